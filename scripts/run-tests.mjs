@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The project's one test command (`npm test`): every TypeScript test file under test/unit and
+// test/integration through node's own test runner, then the Python trainer's tests when present.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const only = process.argv.slice(2);
+const files = only.length ? only : [...findTests('test/unit'), ...findTests('test/integration')];
+const node = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', ...files],
+  { stdio: 'inherit' },
+);
+if (node.status !== 0) process.exit(node.status ?? 1);

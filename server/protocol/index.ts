@@ -1,0 +1,227 @@
+// The one definition of the extension <-> server protocol: JSON-RPC 2.0 over WebSocket.
+// Imported by server/ and extension/ alike; it imports only zod and vscode-jsonrpc's type helpers.
+// Every params schema here is what the server validates before acting on a request.
+import { z } from 'zod';
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+
+/** Bumped on any incompatible change; the handshake refuses a mismatched major. */
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket path on the server's port; HTTP routes live beside it on the same port. */
+export const WS_PATH = '/rpc';
+
+// ---------------------------------------------------------------- error codes
+export const ErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** The bounded request queue is full; retry later. data: { queueLength, maxQueue } */
+  Overloaded: -32001,
+  /** No model is loaded, or the named model is unknown. */
+  ModelNotLoaded: -32002,
+  /** The client's protocol version is not supported. data: { serverVersion } */
+  ProtocolMismatch: -32003,
+  /** The model folder could not be loaded; message says why. */
+  ModelLoadFailed: -32004,
+  /** A request was made before the `initialize` handshake. */
+  NotInitialized: -32005,
+  /** The input does not fit the model's context window. */
+  ContextOverflow: -32006,
+  /** The request was cancelled (same code as LSP's RequestCancelled). */
+  RequestCancelled: -32800,
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+// ---------------------------------------------------------------- shared shapes
+export const TemplateNameSchema = z.enum(['correction', 'v1.0', 'revision']);
+export type TemplateName = z.infer<typeof TemplateNameSchema>;
+
+export const ChatTurnSchema = z.object({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().max(1_000_000),
+});
+export type ChatTurn = z.infer<typeof ChatTurnSchema>;
+
+export const GenerationOptionsSchema = z
+  .object({
+    maxNewTokens: z.number().int().min(1).max(32_768),
+    /** 0 means greedy. */
+    temperature: z.number().min(0).max(10),
+    topP: z.number().gt(0).max(1),
+    /** 0 disables top-k. */
+    topK: z.number().int().min(0).max(100_000),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    repetitionPenalty: z.number().min(0.5).max(5),
+    stop: z.array(z.string().min(1).max(256)).max(16),
+  })
+  .partial()
+  .strict();
+export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
+
+export const ExecutionProviderSchema = z.enum(['cpu', 'cuda', 'webgpu']);
+export type ExecutionProvider = z.infer<typeof ExecutionProviderSchema>;
+
+export const FinishReasonSchema = z.enum(['stop', 'length', 'cancelled']);
+export type FinishReason = z.infer<typeof FinishReasonSchema>;
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Timings {
+  /** Time spent waiting for a batch slot. */
+  queueMs: number;
+  prefillMs: number;
+  decodeMs: number;
+  /** From the request's arrival to the first streamed text. */
+  firstTokenMs: number | null;
+  /** Completion tokens per second of decode. */
+  decodeTokensPerSecond: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  path: string;
+  modelType: string;
+  template: TemplateName;
+  layout: 'optimum';
+  executionProvider: ExecutionProvider;
+  parameters: number | null;
+  contextLength: number;
+  vocabSize: number;
+}
+
+export interface ServerInfo {
+  name: 'aligner-server';
+  version: string;
+  protocolVersion: number;
+  pid: number;
+  platform: string;
+  device: string;
+  executionProvider: ExecutionProvider;
+  availableExecutionProviders: string[];
+  threads: number;
+  maxBatch: number;
+  maxQueue: number;
+}
+
+// ---------------------------------------------------------------- requests
+export const InitializeParamsSchema = z
+  .object({
+    protocolVersion: z.number().int().min(0),
+    client: z.object({ name: z.string().max(200), version: z.string().max(100) }).strict().optional(),
+  })
+  .strict();
+export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
+export interface InitializeResult {
+  protocolVersion: number;
+  server: ServerInfo;
+}
+export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
+
+export const EmptyParamsSchema = z.union([z.object({}).strict(), z.undefined(), z.null()]);
+
+export interface HealthResult {
+  status: 'loading' | 'ready' | 'error' | 'no-model';
+  model: string | null;
+  message: string | null;
+  queueLength: number;
+  running: number;
+}
+export const HealthRequest = new RequestType<void, HealthResult, void>('health');
+
+export const ServerInfoRequest = new RequestType<void, ServerInfo, void>('server/info');
+
+export interface ModelsListResult {
+  models: ModelInfo[];
+  defaultModel: string | null;
+}
+export const ModelsListRequest = new RequestType<void, ModelsListResult, void>('models/list');
+
+export const ModelsLoadParamsSchema = z
+  .object({
+    path: z.string().min(1).max(4096),
+    id: z.string().min(1).max(200).optional(),
+    executionProvider: ExecutionProviderSchema.optional(),
+    makeDefault: z.boolean().optional(),
+  })
+  .strict();
+export type ModelsLoadParams = z.infer<typeof ModelsLoadParamsSchema>;
+export const ModelsLoadRequest = new RequestType<ModelsLoadParams, ModelInfo, void>('models/load');
+
+export const ModelsUnloadParamsSchema = z.object({ id: z.string().min(1).max(200) }).strict();
+export type ModelsUnloadParams = z.infer<typeof ModelsUnloadParamsSchema>;
+export const ModelsUnloadRequest = new RequestType<ModelsUnloadParams, { unloaded: boolean }, void>(
+  'models/unload',
+);
+
+export const CorrectParamsSchema = z
+  .object({
+    /** Chosen by the client; tags the delta notifications and names the request in `cancel`. */
+    requestId: z.string().min(1).max(200),
+    model: z.string().min(1).max(200).optional(),
+    question: z.string().max(1_000_000),
+    answer: z.string().max(1_000_000),
+    /** Earlier dialogue before the question, oldest first. */
+    context: z.array(ChatTurnSchema).max(200).optional(),
+    template: TemplateNameSchema.optional(),
+    generation: GenerationOptionsSchema.optional(),
+  })
+  .strict();
+export type CorrectParams = z.infer<typeof CorrectParamsSchema>;
+export interface CorrectResult {
+  requestId: string;
+  model: string;
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  timings: Timings;
+}
+export const CorrectRequest = new RequestType<CorrectParams, CorrectResult, void>('correct');
+
+export const CancelParamsSchema = z.object({ requestId: z.string().min(1).max(200) }).strict();
+export type CancelParams = z.infer<typeof CancelParamsSchema>;
+export const CancelRequest = new RequestType<CancelParams, { cancelled: boolean }, void>('cancel');
+
+// ---------------------------------------------------------------- notifications (server -> client)
+export interface CorrectDelta {
+  requestId: string;
+  /** Text to append; never splits a UTF-8 character. */
+  delta: string;
+  /** 0-based sequence number of this delta within the request. */
+  index: number;
+}
+export const CorrectDeltaNotification = new NotificationType<CorrectDelta>('correct/delta');
+
+export interface ServerLog {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+export const ServerLogNotification = new NotificationType<ServerLog>('server/log');
+
+/** Method name -> params schema; the server validates every request against this table. */
+export const RequestParamSchemas = {
+  [InitializeRequest.method]: InitializeParamsSchema,
+  [HealthRequest.method]: EmptyParamsSchema,
+  [ServerInfoRequest.method]: EmptyParamsSchema,
+  [ModelsListRequest.method]: EmptyParamsSchema,
+  [ModelsLoadRequest.method]: ModelsLoadParamsSchema,
+  [ModelsUnloadRequest.method]: ModelsUnloadParamsSchema,
+  [CorrectRequest.method]: CorrectParamsSchema,
+  [CancelRequest.method]: CancelParamsSchema,
+} as const;
+
+// ---------------------------------------------------------------- HTTP (OpenAI-compatible)
+export const HTTP_ROUTES = {
+  health: '/health',
+  models: '/v1/models',
+  chatCompletions: '/v1/chat/completions',
+} as const;
+
+/** Name of the token file the server writes (mode 0600) in its state directory. */
+export const TOKEN_FILE_NAME = 'server.token';
+/** Header carrying the token on HTTP requests and on the WebSocket upgrade. */
+export const AUTH_HEADER = 'authorization';
