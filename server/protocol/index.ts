@@ -92,6 +92,8 @@ export interface ModelInfo {
   parameters: number | null;
   contextLength: number;
   vocabSize: number;
+  /** Set when the requested execution provider could not be used, saying why. */
+  notice?: string;
 }
 
 export interface ServerInfo {
@@ -176,6 +178,8 @@ export interface CorrectResult {
   requestId: string;
   model: string;
   text: string;
+  /** The generated token ids (EOS excluded), for parity checks and tooling. */
+  tokenIds?: number[];
   finishReason: FinishReason;
   usage: Usage;
   timings: Timings;

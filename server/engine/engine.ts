@@ -1,0 +1,170 @@
+// The engine proper: loaded models, prompt building, and corrections through each model's scheduler.
+// It runs inside the engine worker (see worker.ts); nothing here knows about sockets or HTTP.
+import { basename } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { ErrorCodes } from '../protocol/index.js';
+import type { ExecutionProvider, GenerationOptions, ModelInfo, TemplateName } from '../protocol/index.js';
+import { EngineError } from './api.js';
+import type { CorrectionInput } from './api.js';
+import { chooseProvider, fallbackNotice } from './executionProviders.js';
+import { ModelFolderError, readModelFolder } from './modelFolder.js';
+import type { ModelSpec } from './modelFolder.js';
+import { OnnxDecoder } from './onnxDecoder.js';
+import { samplingConfig, seededRandom } from './sampler.js';
+import { Scheduler } from './scheduler.js';
+import type { SequenceHandle, SequenceResult } from './scheduler.js';
+import { buildPrompt } from './templates.js';
+import { TextTokenizer } from './tokenizer.js';
+
+export interface EngineOptions {
+  threads: number;
+  maxBatch: number;
+  maxQueue: number;
+  prefillChunk: number;
+}
+
+export const DEFAULT_MAX_NEW_TOKENS = 512;
+
+interface LoadedModel {
+  info: ModelInfo;
+  spec: ModelSpec;
+  decoder: OnnxDecoder;
+  tokenizer: TextTokenizer;
+  scheduler: Scheduler;
+}
+
+export interface PreparedCorrection {
+  model: LoadedModel;
+  promptIds: number[];
+  generation: GenerationOptions;
+}
+
+export class Engine {
+  private readonly models = new Map<string, LoadedModel>();
+  defaultModel: string | null = null;
+
+  constructor(readonly options: EngineOptions) {}
+
+  listModels(): ModelInfo[] {
+    return [...this.models.values()].map((m) => m.info);
+  }
+
+  async loadModel(path: string, opts: { id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean } = {}): Promise<ModelInfo> {
+    let spec: ModelSpec;
+    try {
+      spec = readModelFolder(path);
+    } catch (err) {
+      if (err instanceof ModelFolderError) throw new EngineError(ErrorCodes.ModelLoadFailed, err.message);
+      throw err;
+    }
+    const id = opts.id ?? basename(spec.dir);
+    if (this.models.has(id)) await this.unloadModel(id);
+    const choice = chooseProvider(opts.executionProvider);
+    let decoder: OnnxDecoder;
+    let tokenizer: TextTokenizer;
+    try {
+      tokenizer = new TextTokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+      try {
+        decoder = await OnnxDecoder.open(spec, { executionProvider: choice.provider, threads: this.options.threads });
+      } catch (err) {
+        if (choice.provider === 'cpu') throw err;
+        choice.notice = fallbackNotice(choice.provider, (err as Error).message);
+        choice.provider = 'cpu';
+        decoder = await OnnxDecoder.open(spec, { executionProvider: 'cpu', threads: this.options.threads });
+      }
+    } catch (err) {
+      throw new EngineError(ErrorCodes.ModelLoadFailed, `could not load ${spec.dir}: ${(err as Error).message}`);
+    }
+    const scheduler = new Scheduler(decoder, {
+      maxBatch: this.options.maxBatch,
+      maxQueue: this.options.maxQueue,
+      prefillChunk: this.options.prefillChunk,
+      decode: (ids) => tokenizer.decode(ids),
+      eosTokenIds: spec.eosTokenIds,
+    });
+    const info: ModelInfo = {
+      id,
+      path: spec.dir,
+      modelType: spec.modelType,
+      template: spec.template,
+      layout: 'optimum',
+      executionProvider: choice.provider,
+      parameters: null,
+      contextLength: spec.contextLength,
+      vocabSize: spec.vocabSize,
+    };
+    this.models.set(id, { info, spec, decoder, tokenizer, scheduler });
+    if (opts.makeDefault || this.defaultModel === null) this.defaultModel = id;
+    return choice.notice ? { ...info, notice: choice.notice } : info;
+  }
+
+  async unloadModel(id: string): Promise<boolean> {
+    const model = this.models.get(id);
+    if (!model) return false;
+    this.models.delete(id);
+    model.scheduler.abortAll(new EngineError(ErrorCodes.ModelNotLoaded, `model "${id}" was unloaded`));
+    if (this.defaultModel === id) this.defaultModel = this.models.keys().next().value ?? null;
+    await model.decoder.close();
+    return true;
+  }
+
+  queueLength(): number {
+    let n = 0;
+    for (const m of this.models.values()) n += m.scheduler.queueLength;
+    return n;
+  }
+
+  runningCount(): number {
+    let n = 0;
+    for (const m of this.models.values()) n += m.scheduler.activeCount;
+    return n;
+  }
+
+  private resolveModel(name?: string): LoadedModel {
+    const id = name ?? this.defaultModel;
+    const model = id === null ? undefined : this.models.get(id);
+    if (!model) {
+      throw new EngineError(
+        ErrorCodes.ModelNotLoaded,
+        id === null ? 'no model is loaded' : `model "${id}" is not loaded (loaded: ${[...this.models.keys()].join(', ') || 'none'})`,
+      );
+    }
+    return model;
+  }
+
+  prepare(input: CorrectionInput): PreparedCorrection {
+    const model = this.resolveModel(input.model);
+    const template: TemplateName = input.template ?? model.spec.template;
+    const prompt = buildPrompt(template, input.question, input.answer, input.context);
+    const promptIds = model.tokenizer.encode(prompt);
+    const generation = { ...model.spec.generationDefaults, ...(input.generation ?? {}) };
+    const room = model.spec.contextLength - promptIds.length;
+    if (room < 1) {
+      throw new EngineError(
+        ErrorCodes.ContextOverflow,
+        `the question and answer take ${promptIds.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`,
+        { promptTokens: promptIds.length, contextLength: model.spec.contextLength },
+      );
+    }
+    generation.maxNewTokens = Math.min(generation.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, room);
+    return { model, promptIds, generation };
+  }
+
+  start(prepared: PreparedCorrection, onDelta: (delta: string, completionTokens: number) => void): SequenceHandle {
+    const g = prepared.generation;
+    return prepared.model.scheduler.submit({
+      promptIds: prepared.promptIds,
+      maxNewTokens: g.maxNewTokens!,
+      sampling: samplingConfig(g),
+      random: seededRandom(g.seed ?? randomInt(2 ** 32)),
+      stops: g.stop ?? [],
+      onDelta,
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.models.keys()]) await this.unloadModel(id);
+  }
+}
+
+export type { SequenceResult };

@@ -1,0 +1,96 @@
+// Next-token choice in Hugging Face's order: repetition penalty, temperature, top-k, top-p.
+import type { GenerationOptions } from '../protocol/index.js';
+
+/** mulberry32: small, fast, seedable; one per request so a seed reproduces a sample. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SamplingConfig {
+  temperature: number;
+  topP: number;
+  topK: number;
+  repetitionPenalty: number;
+}
+
+export function samplingConfig(g: GenerationOptions): SamplingConfig {
+  return {
+    temperature: g.temperature ?? 0,
+    topP: g.topP ?? 1,
+    topK: g.topK ?? 0,
+    repetitionPenalty: g.repetitionPenalty ?? 1,
+  };
+}
+
+/** HF's RepetitionPenaltyLogitsProcessor: divides positive, multiplies negative scores of seen tokens. */
+export function applyRepetitionPenalty(logits: Float32Array, seen: Iterable<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const id of seen) {
+    const v = logits[id]!;
+    logits[id] = v < 0 ? v * penalty : v / penalty;
+  }
+}
+
+/** First index of the maximum, like torch.argmax. */
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * Samples from softmax(logits / T) restricted to the top-k and then the top-p nucleus.
+ * Candidates whose logit is more than 40 nats below the best are dropped before sorting:
+ * their probability is below e^-40 relative to the best, far under float32 resolution of the sum.
+ */
+export function sampleToken(logits: Float32Array, cfg: SamplingConfig, random: () => number): number {
+  if (cfg.temperature <= 0) return argmax(logits);
+  const invT = 1 / cfg.temperature;
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  const floor = max - 40 * cfg.temperature;
+  const ids: number[] = [];
+  for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) ids.push(i);
+  ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  const k = cfg.topK > 0 ? Math.min(cfg.topK, ids.length) : ids.length;
+  const probs = new Float64Array(k);
+  let sum = 0;
+  for (let j = 0; j < k; j++) {
+    probs[j] = Math.exp((logits[ids[j]!]! - max) * invT);
+    sum += probs[j]!;
+  }
+  // Nucleus: the smallest prefix whose mass reaches top_p (always at least one token).
+  let keep = k;
+  if (cfg.topP < 1) {
+    let acc = 0;
+    for (let j = 0; j < k; j++) {
+      acc += probs[j]! / sum;
+      if (acc >= cfg.topP) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  let kept = 0;
+  for (let j = 0; j < keep; j++) kept += probs[j]!;
+  let r = random() * kept;
+  for (let j = 0; j < keep; j++) {
+    r -= probs[j]!;
+    if (r <= 0) return ids[j]!;
+  }
+  return ids[keep - 1]!;
+}
