@@ -1,0 +1,97 @@
+// Page object over VS Code's workbench in Chromium: the steps a user takes, by name.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { isolatedEnv } from './codeServer.js';
+
+export class Workbench {
+  private constructor(
+    readonly page: Page,
+    private readonly context: BrowserContext,
+    private readonly shotsDir: string,
+  ) {}
+
+  static async open(chromiumPath: string, runDir: string, url: string, workspace: string, shotsDir: string): Promise<Workbench> {
+    const profile = join(runDir, 'chrome-profile');
+    mkdirSync(profile, { recursive: true });
+    mkdirSync(shotsDir, { recursive: true });
+    const env = isolatedEnv(runDir);
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      env: env as Record<string, string>,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => console.log(`[pageerror] ${e.message.slice(0, 200)}`));
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    return new Workbench(page, context, shotsDir);
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+
+  async screenshot(name: string): Promise<void> {
+    await this.page.screenshot({ path: join(this.shotsDir, `${name}.png`) });
+  }
+
+  async openFile(name: string, expectText: string): Promise<void> {
+    const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    await row.waitFor({ timeout: 90_000 });
+    await row.click();
+    await this.page.locator('.editor-instance .view-lines', { hasText: expectText }).first().waitFor({ timeout: 30_000 });
+  }
+
+  get lines(): Locator {
+    return this.page.locator('.editor-instance .view-lines').first();
+  }
+
+  /** Selects from line `line` (1-based), column `col` (0-based) to the end of the document. */
+  async selectToEnd(line: number, col: number): Promise<void> {
+    await this.lines.click();
+    const k = this.page.keyboard;
+    await k.press('Control+Home');
+    for (let i = 1; i < line; i++) await k.press('ArrowDown');
+    await k.press('Home');
+    for (let i = 0; i < col; i++) await k.press('ArrowRight');
+    await k.press('Shift+Control+End');
+  }
+
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
+    await this.page.keyboard.press('Enter');
+  }
+
+  codeLens(text: string): Locator {
+    return this.page.locator('.codelens-decoration a', { hasText: text });
+  }
+
+  /** The CodeLens right after `anchorText`'s on the same line (a hunk's Reject follows its Accept). */
+  codeLensAfter(anchorText: string): Locator {
+    return this.codeLens(anchorText).first().locator('xpath=following-sibling::a[1]');
+  }
+
+  async save(): Promise<void> {
+    await this.lines.click();
+    await this.page.keyboard.press('Control+s');
+  }
+
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
+  }
+
+  statusItem(text: string | RegExp): Locator {
+    return this.page.locator('.statusbar-item', { hasText: text });
+  }
+
+  dirtyTab(): Locator {
+    return this.page.locator('.tabs-container .tab.dirty');
+  }
+}

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_SETTINGS, normaliseServerUrl, validateSettings } from '../../../extension/config.js';
+
+const from = (values: Record<string, unknown>) => (key: string) => values[key];
+
+test('no settings: the defaults, no problems', () => {
+  const r = validateSettings(from({}));
+  assert.deepEqual(r.settings, DEFAULT_SETTINGS);
+  assert.deepEqual(r.problems, []);
+});
+
+test('valid values are taken', () => {
+  const r = validateSettings(
+    from({ 'diff.granularity': 'line', 'generation.temperature': 0.7, 'generation.topK': 40, template: 'v1.0', executionProvider: 'cuda', 'server.port': 8765 }),
+  );
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.settings.diffGranularity, 'line');
+  assert.equal(r.settings.generation.temperature, 0.7);
+  assert.equal(r.settings.generation.topK, 40);
+  assert.equal(r.settings.template, 'v1.0');
+  assert.equal(r.settings.executionProvider, 'cuda');
+  assert.equal(r.settings.serverPort, 8765);
+});
+
+test('bad values fall back to defaults with a message naming the setting, the value and why', () => {
+  const r = validateSettings(
+    from({
+      'generation.temperature': 12,
+      'generation.topP': 0,
+      'generation.topK': 1.5,
+      'generation.maxNewTokens': 'lots',
+      'generation.repetitionPenalty': 9,
+      'diff.granularity': 'char',
+      template: 'chatml',
+      executionProvider: 'tpu',
+      'server.port': 70000,
+    }),
+  );
+  assert.deepEqual(r.settings, DEFAULT_SETTINGS);
+  assert.equal(r.problems.length, 9);
+  const temp = r.problems.find((p) => p.includes('aligner.generation.temperature'));
+  assert.match(temp!, /= 12 is invalid \(.*10.*\); using 0\./);
+  assert.match(r.problems.find((p) => p.includes('diff.granularity'))!, /expected one of "word", "line"/);
+  assert.match(r.problems.find((p) => p.includes('server.port'))!, /0 to 65535/);
+});
+
+test('external mode without a URL falls back to the bundled server, with a message', () => {
+  const r = validateSettings(from({ 'server.mode': 'external' }));
+  assert.equal(r.settings.serverMode, 'bundled');
+  assert.match(r.problems[0]!, /"aligner.server.url" is empty/);
+});
+
+test('server URLs: http becomes ws, the path defaults to /rpc, credentials and odd schemes are refused', () => {
+  assert.deepEqual(normaliseServerUrl('http://127.0.0.1:8765'), { ok: true, value: 'ws://127.0.0.1:8765/rpc' });
+  assert.deepEqual(normaliseServerUrl('wss://example.test/custom'), { ok: true, value: 'wss://example.test/custom' });
+  assert.equal(normaliseServerUrl('ftp://x').ok, false);
+  assert.equal(normaliseServerUrl('not a url').ok, false);
+  assert.equal(normaliseServerUrl('ws://user:secret@host:1/rpc').ok, false);
+  const r = validateSettings(from({ 'server.mode': 'external', 'server.url': 'ftp://x' }));
+  assert.equal(r.problems.length, 2);
+  assert.equal(r.settings.serverMode, 'bundled');
+});
