@@ -1,6 +1,7 @@
 // `aligner correct`: one correction through the engine, streamed to stdout.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineHost } from '../engine/host.js';
 import { addGenerationFlags, epArg, generationFromFlags, intArg, templateArg } from './options.js';
@@ -24,7 +25,15 @@ interface CorrectFlags extends GenerationFlags {
   ep?: ExecutionProvider;
 }
 
-function readText(value: string | undefined, file: string | undefined, what: string): string | undefined {
+function isTestModel(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'aligner.json'), 'utf8')).testModel === true;
+  } catch {
+    return false;
+  }
+}
+
+function readText(value: string | undefined, file: string | undefined): string | undefined {
   if (file !== undefined) return readFileSync(file === '-' ? 0 : file, 'utf8');
   if (value === '-') return readFileSync(0, 'utf8');
   return value;
@@ -47,8 +56,8 @@ export function registerCorrectCommand(program: Command): void {
       .option('--threads <n>', 'intra-op threads', intArg)
       .option('--ep <provider>', 'execution provider: cpu, cuda or webgpu', epArg),
   ).action(async (flags: CorrectFlags) => {
-    const question = flags.sample ? SAMPLE.question : readText(flags.question, flags.questionFile, 'question');
-    const answer = flags.sample ? SAMPLE.answer : readText(flags.answer, flags.answerFile, 'answer');
+    const question = flags.sample ? SAMPLE.question : readText(flags.question, flags.questionFile);
+    const answer = flags.sample ? SAMPLE.answer : readText(flags.answer, flags.answerFile);
     if (question === undefined || answer === undefined) {
       throw new Error('give --question and --answer (or --question-file/--answer-file, or --sample)');
     }
@@ -58,6 +67,9 @@ export function registerCorrectCommand(program: Command): void {
       const modelDir = flags.model ?? defaultModelDir();
       const model = await host.loadModel({ path: modelDir, executionProvider: flags.ep });
       if (model.notice) process.stderr.write(`aligner: ${model.notice}\n`);
+      if (isTestModel(model.path)) {
+        process.stderr.write('aligner: this is a random-weight test model: its output is noise, not a correction\n');
+      }
       const streaming = !flags.json && !flags.diff;
       if (flags.diff || streaming) {
         process.stderr.write(`model: ${model.path} (${model.modelType}, ${model.executionProvider})\n`);
