@@ -5,6 +5,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import {
   BYTE_ORDER,
   BYTE_TO_UNICODE,
+  CORPUS_WEIGHT,
   buildTokenizerFiles,
   byteLevelWords,
   supplementWords,
@@ -15,7 +16,7 @@ import { CORPUS } from '../../../server/testmodel/corpus.js';
 /** Textbook BPE: recount every pair after each merge; same data, weights and tie-break. */
 function bruteForceMerges(n: number): string[] {
   const counts = new Map<string, number>();
-  for (const w of byteLevelWords(CORPUS)) counts.set(w, (counts.get(w) ?? 0) + 1000);
+  for (const w of byteLevelWords(CORPUS)) counts.set(w, (counts.get(w) ?? 0) + CORPUS_WEIGHT);
   for (const w of supplementWords().flatMap(byteLevelWords)) counts.set(w, (counts.get(w) ?? 0) + 1);
   const symbols = BYTE_ORDER.map((b) => BYTE_TO_UNICODE[b]);
   const id = new Map(symbols.map((s, i) => [s, i]));
@@ -23,7 +24,9 @@ function bruteForceMerges(n: number): string[] {
   const merges: string[] = [];
   for (let k = 0; k < n; k++) {
     const pairs = new Map<number, number>();
-    for (const { s, c } of words) for (let i = 0; i + 1 < s.length; i++) pairs.set(s[i] * 32768 + s[i + 1], (pairs.get(s[i] * 32768 + s[i + 1]) ?? 0) + c);
+    for (const { s, c } of words)
+      for (let i = 0; i + 1 < s.length; i++)
+        pairs.set(s[i] * 32768 + s[i + 1], (pairs.get(s[i] * 32768 + s[i + 1]) ?? 0) + c);
     let best = -1;
     let bestCount = 0;
     for (const [key, c] of pairs) if (c > bestCount || (c === bestCount && key < best)) [best, bestCount] = [key, c];
@@ -88,8 +91,16 @@ describe('byte-level BPE trainer', () => {
     }
     assert.ok(json.model.vocab['Ġ'] !== undefined && json.model.vocab['Ċ'] !== undefined);
     const ids = Object.values(json.model.vocab as Record<string, number>).sort((x, y) => x - y);
-    assert.deepEqual(ids, Array.from({ length: 1024 }, (_, i) => i));
-    assert.deepEqual(json.pre_tokenizer, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 1024 }, (_, i) => i),
+    );
+    assert.deepEqual(json.pre_tokenizer, {
+      type: 'ByteLevel',
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    });
     assert.equal(json.decoder.type, 'ByteLevel');
     assert.equal(json.post_processor.type, 'TemplateProcessing');
     assert.equal(buildTokenizerFiles('qwen2', 1024, 2048).tokenizerJson.includes('"TemplateProcessing"'), false);

@@ -79,7 +79,9 @@ export function referenceLogits(cfg: Cfg, W: Weights, ids: number[]): Float64Arr
   const S = ids.length;
   const E = get('model.embed_tokens.weight');
 
-  let x: Mat = ids.map((id) => Float64Array.from(E.data.subarray(id * H, (id + 1) * H), (v) => (gemma ? v * Math.fround(Math.sqrt(H)) : v)));
+  let x: Mat = ids.map((id) =>
+    Float64Array.from(E.data.subarray(id * H, (id + 1) * H), (v) => (gemma ? v * Math.fround(Math.sqrt(H)) : v)),
+  );
 
   // rotary: inv_freq[j] = theta^(-2j/D); emb = cat(freqs, freqs)
   const cos: Float64Array[] = [];
@@ -126,7 +128,7 @@ export function referenceLogits(cfg: Cfg, W: Weights, ids: number[]): Float64Arr
         }
         const m = Math.max(...scores);
         let z = 0;
-        for (let t = 0; t <= i; t++) z += (scores[t] = Math.exp(scores[t] - m));
+        for (let t = 0; t <= i; t++) z += scores[t] = Math.exp(scores[t] - m);
         for (let t = 0; t <= i; t++) {
           const vt = head(v[t], kvh);
           for (let j = 0; j < D; j++) ctx[i][hh * D + j] += (scores[t] / z) * vt[j];

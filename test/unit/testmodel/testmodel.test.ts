@@ -49,7 +49,10 @@ interface Loaded {
 
 const readJson = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
 
-async function load(type: TestModelType, extra: { seed?: number; externalData?: boolean; sub?: string } = {}): Promise<Loaded> {
+async function load(
+  type: TestModelType,
+  extra: { seed?: number; externalData?: boolean; sub?: string } = {},
+): Promise<Loaded> {
   const outDir = join(root, extra.sub ?? type);
   const summary = await writeTestModel({ type, outDir, seed: extra.seed, externalData: extra.externalData });
   const session = await ort.InferenceSession.create(join(outDir, 'onnx', 'model.onnx'));
@@ -64,8 +67,13 @@ async function forward(m: Loaded, ids: number[][], mask: number[][], pos: number
   const B = ids.length;
   const S = ids[0].length;
   const T = mask[0].length;
-  const i64 = (rows: number[][], cols: number) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [B, cols]);
-  const feeds: Record<string, ort.Tensor> = { input_ids: i64(ids, S), attention_mask: i64(mask, T), position_ids: i64(pos, S) };
+  const i64 = (rows: number[][], cols: number) =>
+    new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [B, cols]);
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: i64(ids, S),
+    attention_mask: i64(mask, T),
+    position_ids: i64(pos, S),
+  };
   const { num_hidden_layers: L, num_key_value_heads: kv, head_dim: D } = m.cfg;
   for (let i = 0; i < L; i++) {
     for (const kind of ['key', 'value']) {
@@ -109,7 +117,15 @@ for (const type of TYPES) {
     });
 
     it('writes every file of the HF + Optimum layout', () => {
-      for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'aligner.json', 'onnx/model.onnx']) {
+      for (const f of [
+        'config.json',
+        'generation_config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'special_tokens_map.json',
+        'aligner.json',
+        'onnx/model.onnx',
+      ]) {
         assert.ok(existsSync(join(m.summary.dir, f)), `${f} missing`);
       }
       assert.ok(!existsSync(join(m.summary.dir, 'onnx/model.onnx_data')), 'tiny model must be inline');
@@ -130,17 +146,34 @@ for (const type of TYPES) {
       if (type === 'gemma') {
         assert.equal(c.hidden_activation, 'gelu_pytorch_tanh');
         assert.equal(c.tie_word_embeddings, true);
-        assert.notEqual(c.head_dim, c.hidden_size / c.num_attention_heads, 'gemma head_dim should differ from hidden/heads');
+        assert.notEqual(
+          c.head_dim,
+          c.hidden_size / c.num_attention_heads,
+          'gemma head_dim should differ from hidden/heads',
+        );
       } else assert.equal(c.head_dim, c.hidden_size / c.num_attention_heads);
       if (type === 'llama') assert.equal(c.attention_bias, false);
       assert.ok(c.num_key_value_heads < c.num_attention_heads, 'tiny models exercise GQA');
-      for (const k of ['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'vocab_size', 'max_position_embeddings', 'rms_norm_eps', 'rope_theta']) {
+      for (const k of [
+        'hidden_size',
+        'intermediate_size',
+        'num_hidden_layers',
+        'num_attention_heads',
+        'num_key_value_heads',
+        'vocab_size',
+        'max_position_embeddings',
+        'rms_norm_eps',
+        'rope_theta',
+      ]) {
         assert.equal(typeof c[k], 'number', k);
       }
       assert.equal(typeof c.eos_token_id, 'number');
       assert.equal(typeof c.pad_token_id, 'number');
       assert.equal(m.summary.parameters * 4, m.summary.weightBytes);
-      assert.ok(m.summary.parameters > 500_000 && m.summary.parameters < 3_000_000, `tiny size: ${m.summary.parameters}`);
+      assert.ok(
+        m.summary.parameters > 500_000 && m.summary.parameters < 3_000_000,
+        `tiny size: ${m.summary.parameters}`,
+      );
     });
 
     it('has exactly the Optimum input and output names and shapes', () => {
@@ -155,7 +188,8 @@ for (const type of TYPES) {
       const ids = m.tokenizer.encode(TEXT).ids.slice(0, 16);
       const { at } = await forward(m, [ids], [ids.map(() => 1)], [range(0, ids.length)]);
       const ref = referenceLogits(m.cfg, readInitializers(join(m.summary.dir, 'onnx/model.onnx')), ids);
-      for (const s of [0, 7, ids.length - 1]) assert.ok(maxAbsDiff(at(0, s), ref[s]) < 5e-4, `position ${s}: ${maxAbsDiff(at(0, s), ref[s])}`);
+      for (const s of [0, 7, ids.length - 1])
+        assert.ok(maxAbsDiff(at(0, s), ref[s]) < 5e-4, `position ${s}: ${maxAbsDiff(at(0, s), ref[s])}`);
     });
 
     it('gives the same logits for a full pass and for incremental decoding with the KV cache', async () => {
@@ -183,12 +217,21 @@ for (const type of TYPES) {
       const maskB = [...Array(pad).fill(0), ...Array(b.length).fill(1)];
       // HF: position_ids = cumsum(mask) - 1, with 1 at padding
       const posB = [...Array(pad).fill(1), ...range(0, b.length)];
-      let batch = await forward(m, [a, [...Array(pad).fill(m.cfg.pad_token_id), ...b]], [a.map(() => 1), maskB], [range(0, a.length), posB]);
+      let batch = await forward(
+        m,
+        [a, [...Array(pad).fill(m.cfg.pad_token_id), ...b]],
+        [a.map(() => 1), maskB],
+        [range(0, a.length), posB],
+      );
       let soloA = await forward(m, [a], [a.map(() => 1)], [range(0, a.length)]);
       let soloB = await forward(m, [b], [b.map(() => 1)], [range(0, b.length)]);
-      for (let s = 0; s < b.length; s++) assert.ok(maxAbsDiff(batch.at(1, pad + s), soloB.at(0, s)) < 1e-4, `padded row, token ${s}`);
-      for (let s = 0; s < a.length; s++) assert.ok(maxAbsDiff(batch.at(0, s), soloA.at(0, s)) < 1e-4, `full row, token ${s}`);
-      for (const row of [0, 1]) for (const v of batch.out.logits.data as Float32Array) assert.ok(Number.isFinite(v), `row ${row} has non-finite logits`);
+      for (let s = 0; s < b.length; s++)
+        assert.ok(maxAbsDiff(batch.at(1, pad + s), soloB.at(0, s)) < 1e-4, `padded row, token ${s}`);
+      for (let s = 0; s < a.length; s++)
+        assert.ok(maxAbsDiff(batch.at(0, s), soloA.at(0, s)) < 1e-4, `full row, token ${s}`);
+      for (const row of [0, 1])
+        for (const v of batch.out.logits.data as Float32Array)
+          assert.ok(Number.isFinite(v), `row ${row} has non-finite logits`);
 
       // Greedy decoding, batched vs alone: padding now sits inside the past.
       let nextA = argmax(soloA.at(0, a.length - 1));
@@ -286,7 +329,10 @@ describe('test model generator', () => {
     assert.ok(existsSync(dataFile), 'model.onnx_data missing');
     // tensors under 1 KB (norm weights) stay inline, as with onnx's convert_model_to_external_data
     assert.ok(statSync(dataFile).size > 0.95 * ext.summary.weightBytes, `data file: ${statSync(dataFile).size} bytes`);
-    assert.ok(statSync(join(ext.summary.dir, 'onnx/model.onnx')).size < 100_000, 'graph file should hold no large weights');
+    assert.ok(
+      statSync(join(ext.summary.dir, 'onnx/model.onnx')).size < 100_000,
+      'graph file should hold no large weights',
+    );
     const ids = [10, 20, 30, 40, 50];
     const r1 = await forward(inline, [ids], [ids.map(() => 1)], [range(0, 5)]);
     const r2 = await forward(ext, [ids], [ids.map(() => 1)], [range(0, 5)]);
@@ -294,7 +340,8 @@ describe('test model generator', () => {
   });
 
   it('resolves presets to the advertised sizes', () => {
-    const size = (preset: keyof typeof TEST_MODEL_PRESETS) => countParameters(resolveDims({ type: 'llama', ...TEST_MODEL_PRESETS[preset] }));
+    const size = (preset: keyof typeof TEST_MODEL_PRESETS) =>
+      countParameters(resolveDims({ type: 'llama', ...TEST_MODEL_PRESETS[preset] }));
     const tiny = size('tiny');
     assert.ok(tiny >= 1e6 && tiny <= 3e6, `tiny: ${tiny}`);
     assert.ok(Math.abs(size('17m') - 17e6) < 1.5e6, `17m: ${size('17m')}`);
