@@ -10,6 +10,8 @@ import { chooseProvider, fallbackNotice } from './executionProviders.js';
 import { ModelFolderError, readModelFolder } from './modelFolder.js';
 import type { ModelSpec } from './modelFolder.js';
 import { OnnxDecoder } from './onnxDecoder.js';
+import { OptimumBackend } from './kv/optimumBackend.js';
+import type { KvBackend } from './kv/backend.js';
 import { samplingConfig, seededRandom } from './sampler.js';
 import { Scheduler } from './scheduler.js';
 import type { SequenceHandle, SequenceResult } from './scheduler.js';
@@ -28,7 +30,7 @@ export const DEFAULT_MAX_NEW_TOKENS = 512;
 interface LoadedModel {
   info: ModelInfo;
   spec: ModelSpec;
-  decoder: OnnxDecoder;
+  backend: KvBackend;
   tokenizer: TextTokenizer;
   scheduler: Scheduler;
 }
@@ -75,7 +77,8 @@ export class Engine {
     } catch (err) {
       throw new EngineError(ErrorCodes.ModelLoadFailed, `could not load ${spec.dir}: ${(err as Error).message}`);
     }
-    const scheduler = new Scheduler(decoder, {
+    const backend = new OptimumBackend(decoder);
+    const scheduler = new Scheduler(backend, {
       maxBatch: this.options.maxBatch,
       maxQueue: this.options.maxQueue,
       prefillChunk: this.options.prefillChunk,
@@ -93,7 +96,7 @@ export class Engine {
       contextLength: spec.contextLength,
       vocabSize: spec.vocabSize,
     };
-    this.models.set(id, { info, spec, decoder, tokenizer, scheduler });
+    this.models.set(id, { info, spec, backend, tokenizer, scheduler });
     if (opts.makeDefault || this.defaultModel === null) this.defaultModel = id;
     return choice.notice ? { ...info, notice: choice.notice } : info;
   }
@@ -104,7 +107,7 @@ export class Engine {
     this.models.delete(id);
     model.scheduler.abortAll(new EngineError(ErrorCodes.ModelNotLoaded, `model "${id}" was unloaded`));
     if (this.defaultModel === id) this.defaultModel = this.models.keys().next().value ?? null;
-    await model.decoder.close();
+    await model.backend.close();
     return true;
   }
 

@@ -5,9 +5,7 @@
 import { ErrorCodes } from '../protocol/index.js';
 import type { FinishReason } from '../protocol/index.js';
 import { EngineError } from './api.js';
-import type { LayerCache, OnnxDecoder } from './onnxDecoder.js';
-import { packRows } from './kvPacking.js';
-import type { CacheRow } from './kvPacking.js';
+import type { CacheSlot, KvBackend } from './kv/backend.js';
 import { applyRepetitionPenalty, sampleToken } from './sampler.js';
 import type { SamplingConfig } from './sampler.js';
 import { IncrementalDecoder, StopStringFilter } from './textStream.js';
@@ -39,7 +37,7 @@ interface Sequence extends SequenceRequest {
   decodeMs: number;
   firstTokenAt: number | null;
   prefilled: number;
-  ownCache: LayerCache[] | null;
+  slot: CacheSlot;
   generated: number[];
   seen: Set<number>;
   detokenizer: IncrementalDecoder;
@@ -70,21 +68,18 @@ export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private prefilling: Sequence | null = null;
   private rows: Sequence[] = [];
-  private cache: LayerCache[] = [];
-  private pastLength = 0;
-  private pads: number[] = [];
   private joining: Sequence[] = [];
   private running = false;
   private readonly eos: Set<number>;
   private readonly chunk: number;
 
   constructor(
-    private readonly decoder: OnnxDecoder,
+    private readonly backend: KvBackend,
     private readonly opts: SchedulerOptions,
   ) {
     this.eos = new Set(opts.eosTokenIds);
     // Prefill returns logits for every chunk position: keep that buffer near 64 MiB for big vocabularies.
-    const byLogits = Math.floor((64 * 1024 * 1024) / (4 * decoder.spec.vocabSize));
+    const byLogits = Math.floor((64 * 1024 * 1024) / (4 * backend.vocabSize));
     this.chunk = Math.max(1, Math.min(opts.prefillChunk, byLogits));
   }
 
@@ -114,7 +109,7 @@ export class Scheduler {
         decodeMs: 0,
         firstTokenAt: null,
         prefilled: 0,
-        ownCache: null,
+        slot: this.backend.createSlot(),
         generated: [],
         seen: new Set(req.promptIds),
         detokenizer: new IncrementalDecoder(this.opts.decode),
@@ -153,7 +148,7 @@ export class Scheduler {
     this.joining = [];
     this.rows = [];
     this.prefilling = null;
-    this.cache = [];
+    this.backend.setBatch([]);
   }
 
   private kick(): void {
@@ -185,10 +180,11 @@ export class Scheduler {
             seq.reject(error);
           }
         }
+        for (const seq of [...this.rows, ...this.joining, ...(prefill ? [prefill] : [])]) this.backend.release(seq.slot);
         this.rows = [];
         this.joining = [];
         this.prefilling = null;
-        this.cache = [];
+        this.backend.setBatch([]);
       }
       await yieldToEventLoop();
     }
@@ -201,91 +197,40 @@ export class Scheduler {
       return;
     }
     const t0 = performance.now();
-    const start = seq.prefilled;
-    const ids = seq.promptIds.slice(start, start + this.chunk);
-    const out = await this.decoder.step({
-      batch: 1,
-      inputIds: BigInt64Array.from(ids, BigInt),
-      attentionMask: new BigInt64Array(start + ids.length).fill(1n),
-      positionIds: BigInt64Array.from(ids, (_, i) => BigInt(start + i)),
-      past: seq.ownCache ?? this.decoder.emptyCache(1),
-      pastLength: start,
-    });
-    seq.ownCache = out.present;
+    const ids = seq.promptIds.slice(seq.prefilled, seq.prefilled + this.chunk);
+    const logits = await this.backend.extend(seq.slot, ids);
     seq.prefilled += ids.length;
     seq.prefillMs += performance.now() - t0;
     if (seq.prefilled < seq.promptIds.length) return;
     this.prefilling = null;
     if (seq.cancelled) return this.finish(seq, 'cancelled');
-    const vocab = this.decoder.spec.vocabSize;
-    const last = out.logits.slice((ids.length - 1) * vocab, ids.length * vocab);
+    const vocab = this.backend.vocabSize;
+    const last = logits.slice((ids.length - 1) * vocab, ids.length * vocab);
     if (!this.accept(seq, last)) this.joining.push(seq);
   }
 
-  /** Drops finished or cancelled rows and adds newly prefilled ones, re-packing the cache if needed. */
+  /** Drops finished or cancelled rows and adds newly prefilled ones to the decode batch. */
   private regroup(): void {
-    for (const seq of this.rows) if (seq.cancelled && !seq.done) this.finish(seq, 'cancelled');
-    const joiners = this.joining.filter((s) => !s.done && !s.cancelled);
-    for (const s of this.joining) if (s.cancelled && !s.done) this.finish(s, 'cancelled');
+    for (const seq of [...this.rows, ...this.joining]) if (seq.cancelled && !seq.done) this.finish(seq, 'cancelled');
+    const next = [...this.rows.filter((s) => !s.done), ...this.joining.filter((s) => !s.done)];
     this.joining = [];
-    const staying = this.rows.filter((s) => !s.done);
-    if (joiners.length === 0 && staying.length === this.rows.length) return;
-
-    if (staying.length === 0 && joiners.length === 1) {
-      // A lone request keeps its own cache: no copy.
-      const s = joiners[0]!;
-      this.rows = [s];
-      this.cache = s.ownCache!;
-      this.pastLength = s.prefilled;
-      this.pads = [0];
-      s.ownCache = null;
-      return;
-    }
-    const sources: CacheRow[] = [
-      ...staying.map((s) => {
-        const row = this.rows.indexOf(s);
-        return { cache: this.cache, row, offset: this.pads[row]!, length: this.pastLength - this.pads[row]! };
-      }),
-      ...joiners.map((s) => ({ cache: s.ownCache!, row: 0, offset: 0, length: s.prefilled })),
-    ];
-    this.rows = [...staying, ...joiners];
-    if (this.rows.length === 0) {
-      this.cache = [];
-      this.pastLength = 0;
-      this.pads = [];
-      return;
-    }
-    const spec = this.decoder.spec;
-    const packed = packRows(sources, spec.layers, spec.kvHeads, spec.headDim);
-    this.cache = packed.past;
-    this.pastLength = packed.pastLength;
-    this.pads = packed.pads;
-    for (const s of joiners) s.ownCache = null;
+    if (next.length === this.rows.length && next.every((s, i) => s === this.rows[i])) return;
+    const leaving = this.rows.filter((s) => s.done);
+    this.rows = next;
+    this.backend.setBatch(next.map((s) => s.slot));
+    for (const s of leaving) this.backend.release(s.slot);
   }
 
   private async decodeStep(): Promise<void> {
     const t0 = performance.now();
-    const batch = this.rows.length;
-    const total = this.pastLength + 1;
-    const mask = new BigInt64Array(batch * total).fill(1n);
-    this.pads.forEach((pad, r) => mask.fill(0n, r * total, r * total + pad));
-    const out = await this.decoder.step({
-      batch,
-      inputIds: BigInt64Array.from(this.rows, (s) => BigInt(s.generated[s.generated.length - 1]!)),
-      attentionMask: mask,
-      positionIds: BigInt64Array.from(this.rows, (s) => BigInt(s.promptIds.length + s.generated.length - 1)),
-      past: this.cache,
-      pastLength: this.pastLength,
-    });
-    this.cache = out.present;
-    this.pastLength = total;
+    const logits = await this.backend.decode(this.rows.map((s) => [s.generated[s.generated.length - 1]!]));
     const elapsed = performance.now() - t0;
-    const vocab = this.decoder.spec.vocabSize;
+    const vocab = this.backend.vocabSize;
     this.rows.forEach((seq, r) => {
       seq.decodeMs += elapsed;
       if (seq.done) return;
       if (seq.cancelled) return this.finish(seq, 'cancelled');
-      this.accept(seq, out.logits.slice(r * vocab, (r + 1) * vocab));
+      this.accept(seq, logits.slice(r * vocab, (r + 1) * vocab));
     });
   }
 
@@ -323,7 +268,8 @@ export class Scheduler {
   private finish(seq: Sequence, reason: FinishReason): void {
     if (seq.done) return;
     seq.done = true;
-    seq.ownCache = null;
+    // A row still in the batch keeps its slot until regroup() takes it out.
+    if (!this.rows.includes(seq)) this.backend.release(seq.slot);
     seq.resolve({
       text: seq.stopFilter.fullText,
       tokenIds: seq.generated,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readModelFolder } from '../../../server/engine/modelFolder.js';
 import { OnnxDecoder } from '../../../server/engine/onnxDecoder.js';
 import type { LayerCache } from '../../../server/engine/onnxDecoder.js';
-import { packRows } from '../../../server/engine/kvPacking.js';
+import { packRows } from '../../../server/engine/kv/optimumPacking.js';
 import { MODEL_TYPES, testModel } from '../../helpers/testModels.js';
 
 const ids = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 5 + ((i * 37 + seed * 11) % 200));

@@ -2,7 +2,7 @@
 // back the whole cache each step, so while the batch is unchanged present is fed straight back as
 // past; a re-pack happens only when rows join or leave (continuous batching).
 import * as ort from 'onnxruntime-node';
-import type { LayerCache } from './onnxDecoder.js';
+import type { LayerCache } from '../onnxDecoder.js';
 
 /** Where one sequence's cache lives: row `row` of a [B, H, P, D] cache, valid from `offset` on. */
 export interface CacheRow {
