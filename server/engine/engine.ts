@@ -11,6 +11,10 @@ import { ModelFolderError, readModelFolder } from './modelFolder.js';
 import type { ModelSpec } from './modelFolder.js';
 import { OnnxDecoder } from './onnxDecoder.js';
 import { OptimumBackend } from './kv/optimumBackend.js';
+import { FastBackend } from './kv/fastBackend.js';
+import { FastDecoder } from './fastDecoder.js';
+import { createSession, detectLayout } from './session.js';
+import type { SessionOptions } from './session.js';
 import type { KvBackend } from './kv/backend.js';
 import { samplingConfig, seededRandom } from './sampler.js';
 import { Scheduler } from './scheduler.js';
@@ -41,6 +45,18 @@ export interface PreparedCorrection {
   generation: GenerationOptions;
 }
 
+/** Opens the model's graph and picks the KV backend its layout needs. */
+async function openBackend(spec: ModelSpec, opts: SessionOptions): Promise<KvBackend> {
+  const session = await createSession(spec.onnxPath, opts);
+  const layout = detectLayout(session.inputNames);
+  if (layout === 'fast') return new FastBackend(await FastDecoder.fromSession(session, spec));
+  if (layout === 'optimum') return new OptimumBackend(await OnnxDecoder.fromSession(session, spec));
+  await session.release();
+  throw new Error(
+    `${spec.onnxPath}: unknown graph layout (inputs: ${session.inputNames.join(', ')}); expected the Optimum decoder with KV cache or the fast layout`,
+  );
+}
+
 export class Engine {
   private readonly models = new Map<string, LoadedModel>();
   defaultModel: string | null = null;
@@ -62,22 +78,21 @@ export class Engine {
     const id = opts.id ?? basename(spec.dir);
     if (this.models.has(id)) await this.unloadModel(id);
     const choice = chooseProvider(opts.executionProvider);
-    let decoder: OnnxDecoder;
+    let backend: KvBackend;
     let tokenizer: TextTokenizer;
     try {
       tokenizer = new TextTokenizer(spec.tokenizerJson, spec.tokenizerConfig);
       try {
-        decoder = await OnnxDecoder.open(spec, { executionProvider: choice.provider, threads: this.options.threads });
+        backend = await openBackend(spec, { executionProvider: choice.provider, threads: this.options.threads });
       } catch (err) {
         if (choice.provider === 'cpu') throw err;
         choice.notice = fallbackNotice(choice.provider, (err as Error).message);
         choice.provider = 'cpu';
-        decoder = await OnnxDecoder.open(spec, { executionProvider: 'cpu', threads: this.options.threads });
+        backend = await openBackend(spec, { executionProvider: 'cpu', threads: this.options.threads });
       }
     } catch (err) {
       throw new EngineError(ErrorCodes.ModelLoadFailed, `could not load ${spec.dir}: ${(err as Error).message}`);
     }
-    const backend = new OptimumBackend(decoder);
     const scheduler = new Scheduler(backend, {
       maxBatch: this.options.maxBatch,
       maxQueue: this.options.maxQueue,
@@ -90,7 +105,7 @@ export class Engine {
       path: spec.dir,
       modelType: spec.modelType,
       template: spec.template,
-      layout: 'optimum',
+      layout: backend.layout,
       executionProvider: choice.provider,
       parameters: null,
       contextLength: spec.contextLength,

@@ -1,7 +1,8 @@
 // One ONNX decoder session in the Optimum layout: inputs input_ids, attention_mask, position_ids,
 // past_key_values.{i}.key/value; outputs logits and present.{i}.key/value (= past + new).
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProvider } from '../protocol/index.js';
+import { createSession } from './session.js';
+import type { SessionOptions } from './session.js';
 import type { ModelSpec } from './modelFolder.js';
 
 /** The key/value cache of one layer for a whole batch: [batch, kvHeads, length, headDim]. */
@@ -29,10 +30,7 @@ export interface DecoderStepOutput {
   present: LayerCache[];
 }
 
-export interface DecoderOptions {
-  executionProvider: ExecutionProvider;
-  threads: number;
-}
+export type DecoderOptions = SessionOptions;
 
 export class OnnxDecoder {
   private constructor(
@@ -43,14 +41,10 @@ export class OnnxDecoder {
   ) {}
 
   static async open(spec: ModelSpec, opts: DecoderOptions): Promise<OnnxDecoder> {
-    const session = await ort.InferenceSession.create(spec.onnxPath, {
-      executionProviders: [opts.executionProvider],
-      intraOpNumThreads: opts.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      // Spinning threads fight each other on small machines (measured: 2 threads slower than 1 with it on).
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    return OnnxDecoder.fromSession(await createSession(spec.onnxPath, opts), spec);
+  }
+
+  static async fromSession(session: ort.InferenceSession, spec: ModelSpec): Promise<OnnxDecoder> {
     const inputs = new Set(session.inputNames);
     for (const name of ['input_ids', 'attention_mask', 'past_key_values.0.key']) {
       if (!inputs.has(name)) {

@@ -87,7 +87,8 @@ export interface ModelInfo {
   path: string;
   modelType: string;
   template: TemplateName;
-  layout: 'optimum';
+  /** optimum: Hugging Face Optimum graph; fast: engine-owned KV cache (aligner convert --layout fast). */
+  layout: 'optimum' | 'fast';
   executionProvider: ExecutionProvider;
   parameters: number | null;
   contextLength: number;
