@@ -27,6 +27,8 @@ export interface EngineOptions {
   maxBatch: number;
   maxQueue: number;
   prefillChunk: number;
+  /** Prompt-lookup speculation while at most this many requests decode together (0 = off). */
+  speculationMaxBatch: number;
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 512;
@@ -99,6 +101,8 @@ export class Engine {
       prefillChunk: this.options.prefillChunk,
       decode: (ids) => tokenizer.decode(ids),
       eosTokenIds: spec.eosTokenIds,
+      contextLength: spec.contextLength,
+      speculationMaxBatch: this.options.speculationMaxBatch,
     });
     const info: ModelInfo = {
       id,

@@ -54,6 +54,7 @@ export class EngineHost implements AlignerService {
       maxBatch: opts.maxBatch ?? 16,
       maxQueue: opts.maxQueue ?? 64,
       prefillChunk: opts.prefillChunk ?? 128,
+      speculationMaxBatch: opts.speculationMaxBatch ?? 4,
     };
     // Under tsx (tests, dev) the worker is the .ts source; compiled, it is the .js beside this file.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -209,6 +210,8 @@ export class EngineHost implements AlignerService {
           decodeMs: r.decodeMs,
           firstTokenMs: r.firstTokenMs,
           decodeTokensPerSecond: decodeSeconds > 0 ? r.tokenIds.length / decodeSeconds : 0,
+          draftTokens: r.draftTokens,
+          acceptedDraftTokens: r.acceptedDraftTokens,
         },
       };
     });

@@ -53,12 +53,11 @@ export function argmax(logits: Float32Array): number {
 }
 
 /**
- * Samples from softmax(logits / T) restricted to the top-k and then the top-p nucleus.
- * Candidates whose logit is more than 40 nats below the best are dropped before sorting:
- * their probability is below e^-40 relative to the best, far under float32 resolution of the sum.
+ * The distribution sampling draws from: softmax(logits / T) restricted to the top-k and then the
+ * top-p nucleus, normalized. Candidates whose logit is more than 40 T below the best are dropped
+ * before sorting: their probability is below e^-40 of the best, under float32 resolution of the sum.
  */
-export function sampleToken(logits: Float32Array, cfg: SamplingConfig, random: () => number): number {
-  if (cfg.temperature <= 0) return argmax(logits);
+export function nucleus(logits: Float32Array, cfg: SamplingConfig): { ids: number[]; probs: Float64Array } {
   const invT = 1 / cfg.temperature;
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
@@ -87,10 +86,50 @@ export function sampleToken(logits: Float32Array, cfg: SamplingConfig, random: (
   }
   let kept = 0;
   for (let j = 0; j < keep; j++) kept += probs[j]!;
-  let r = random() * kept;
-  for (let j = 0; j < keep; j++) {
+  const out = new Float64Array(keep);
+  for (let j = 0; j < keep; j++) out[j] = probs[j]! / kept;
+  return { ids: ids.slice(0, keep), probs: out };
+}
+
+/** Greedy at temperature 0, else one draw from nucleus(). */
+export function sampleToken(logits: Float32Array, cfg: SamplingConfig, random: () => number): number {
+  if (cfg.temperature <= 0) return argmax(logits);
+  const { ids, probs } = nucleus(logits, cfg);
+  let r = random();
+  for (let j = 0; j < ids.length; j++) {
     r -= probs[j]!;
     if (r <= 0) return ids[j]!;
   }
-  return ids[keep - 1]!;
+  return ids[ids.length - 1]!;
+}
+
+/**
+ * Verifies one draft token against the model's distribution (speculative sampling with a
+ * deterministic draft): greedy accepts iff the draft is the argmax; sampling accepts with the
+ * draft's probability p(x) and otherwise samples from p with x removed, which leaves the output
+ * distribution exactly p.
+ */
+export function verifyDraftToken(
+  logits: Float32Array,
+  draft: number,
+  cfg: SamplingConfig,
+  random: () => number,
+): { token: number; accepted: boolean } {
+  if (cfg.temperature <= 0) {
+    const token = argmax(logits);
+    return { token, accepted: token === draft };
+  }
+  const { ids, probs } = nucleus(logits, cfg);
+  const at = ids.indexOf(draft);
+  if (at !== -1 && random() < probs[at]!) return { token: draft, accepted: true };
+  let rest = 0;
+  for (let j = 0; j < ids.length; j++) if (j !== at) rest += probs[j]!;
+  if (rest <= 0) return { token: draft, accepted: true };
+  let r = random() * rest;
+  for (let j = 0; j < ids.length; j++) {
+    if (j === at) continue;
+    r -= probs[j]!;
+    if (r <= 0) return { token: ids[j]!, accepted: false };
+  }
+  return { token: ids[at === ids.length - 1 ? ids.length - 2 : ids.length - 1]!, accepted: false };
 }

@@ -6,7 +6,8 @@ import { ErrorCodes } from '../protocol/index.js';
 import type { FinishReason } from '../protocol/index.js';
 import { EngineError } from './api.js';
 import type { CacheSlot, KvBackend } from './kv/backend.js';
-import { applyRepetitionPenalty, sampleToken } from './sampler.js';
+import { applyRepetitionPenalty, sampleToken, verifyDraftToken } from './sampler.js';
+import { PromptLookupDrafter } from './speculation.js';
 import type { SamplingConfig } from './sampler.js';
 import { IncrementalDecoder, StopStringFilter } from './textStream.js';
 
@@ -28,6 +29,8 @@ export interface SequenceResult {
   prefillMs: number;
   decodeMs: number;
   firstTokenMs: number | null;
+  draftTokens: number;
+  acceptedDraftTokens: number;
 }
 
 interface Sequence extends SequenceRequest {
@@ -44,6 +47,7 @@ interface Sequence extends SequenceRequest {
   stopFilter: StopStringFilter;
   cancelled: boolean;
   done: boolean;
+  drafter: PromptLookupDrafter | null;
   resolve: (r: SequenceResult) => void;
   reject: (e: unknown) => void;
 }
@@ -55,6 +59,9 @@ export interface SchedulerOptions {
   prefillChunk: number;
   decode: (ids: number[]) => string;
   eosTokenIds: number[];
+  contextLength: number;
+  /** Prompt-lookup speculation (multi-token backends only) while at most this many rows decode; 0 = off. */
+  speculationMaxBatch: number;
 }
 
 export interface SequenceHandle {
@@ -99,6 +106,7 @@ export class Scheduler {
       });
     }
     let seq!: Sequence;
+    const opts = this.opts;
     const result = new Promise<SequenceResult>((resolve, reject) => {
       const now = performance.now();
       seq = {
@@ -116,6 +124,7 @@ export class Scheduler {
         stopFilter: new StopStringFilter(req.stops),
         cancelled: false,
         done: false,
+        drafter: this.backend.multiToken && opts.speculationMaxBatch > 0 ? new PromptLookupDrafter(req.promptIds) : null,
         resolve,
         reject,
       };
@@ -223,21 +232,60 @@ export class Scheduler {
 
   private async decodeStep(): Promise<void> {
     const t0 = performance.now();
-    const logits = await this.backend.decode(this.rows.map((s) => [s.generated[s.generated.length - 1]!]));
+    const speculate = this.rows.length <= this.opts.speculationMaxBatch;
+    const drafts = this.rows.map((seq) => (speculate && seq.drafter ? seq.drafter.propose(seq.generated, this.draftLimit(seq)) : []));
+    const width = 1 + drafts.reduce((m, d) => Math.max(m, d.length), 0);
+    // Rows with shorter drafts are padded with their last token; what the padding computes is dropped.
+    const tokens = this.rows.map((seq, r) => {
+      const last = seq.generated[seq.generated.length - 1]!;
+      const row = [last, ...drafts[r]!];
+      while (row.length < width) row.push(last);
+      return row;
+    });
+    const logits = await this.backend.decode(tokens);
     const elapsed = performance.now() - t0;
     const vocab = this.backend.vocabSize;
     this.rows.forEach((seq, r) => {
       seq.decodeMs += elapsed;
       if (seq.done) return;
       if (seq.cancelled) return this.finish(seq, 'cancelled');
-      this.accept(seq, logits.slice(r * vocab, (r + 1) * vocab));
+      const at = (j: number) => logits.slice((r * width + j) * vocab, (r * width + j + 1) * vocab);
+      const draft = drafts[r]!;
+      const cachedBefore = seq.slot.length - width;
+      let accepted = 0;
+      let ended = false;
+      let rejected = false;
+      for (let j = 0; j < draft.length && !ended; j++) {
+        const l = at(j);
+        applyRepetitionPenalty(l, seq.seen, seq.sampling.repetitionPenalty);
+        const v = verifyDraftToken(l, draft[j]!, seq.sampling, seq.random);
+        ended = this.take(seq, v.token);
+        if (!v.accepted) {
+          rejected = true;
+          break;
+        }
+        accepted++;
+      }
+      if (!ended && !rejected) this.accept(seq, at(draft.length));
+      seq.drafter?.record(draft.length, accepted);
+      // Keys/values of rejected drafts and padding are dropped: the cache holds the fed last token + accepted drafts.
+      if (width > 1 && !seq.done) this.backend.truncate(seq.slot, cachedBefore + 1 + accepted);
     });
   }
 
-  /** Chooses the next token from `logits`, streams its text; returns true when the sequence ended. */
+  /** Most draft tokens a row may verify: within max_new_tokens and the context window. */
+  private draftLimit(seq: Sequence): number {
+    return Math.min(seq.maxNewTokens - seq.generated.length - 1, this.opts.contextLength - seq.slot.length - 1);
+  }
+
+  /** Chooses the next token from `logits` and takes it; returns true when the sequence ended. */
   private accept(seq: Sequence, logits: Float32Array): boolean {
     applyRepetitionPenalty(logits, seq.seen, seq.sampling.repetitionPenalty);
-    const id = sampleToken(logits, seq.sampling, seq.random);
+    return this.take(seq, sampleToken(logits, seq.sampling, seq.random));
+  }
+
+  /** Appends a chosen token and streams its text; returns true when the sequence ended. */
+  private take(seq: Sequence, id: number): boolean {
     if (this.eos.has(id)) {
       this.emit(seq, seq.stopFilter.flush());
       this.finish(seq, 'stop');
@@ -279,6 +327,8 @@ export class Scheduler {
       prefillMs: seq.prefillMs,
       decodeMs: seq.decodeMs,
       firstTokenMs: seq.firstTokenAt === null ? null : seq.firstTokenAt - seq.arrivedAt,
+      draftTokens: seq.drafter?.drafted ?? 0,
+      acceptedDraftTokens: seq.drafter?.accepted ?? 0,
     });
   }
 }

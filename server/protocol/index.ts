@@ -80,6 +80,9 @@ export interface Timings {
   firstTokenMs: number | null;
   /** Completion tokens per second of decode. */
   decodeTokensPerSecond: number;
+  /** Prompt-lookup speculation: tokens drafted and accepted (fast layout only). */
+  draftTokens?: number;
+  acceptedDraftTokens?: number;
 }
 
 export interface ModelInfo {
