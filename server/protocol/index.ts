@@ -2,7 +2,7 @@
 // Imported by server/ and extension/ alike; it imports only zod and vscode-jsonrpc's type helpers.
 // Every params schema here is what the server validates before acting on a request.
 import { z } from 'zod';
-import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 /** Bumped on any incompatible change; the handshake refuses a mismatched major. */
 export const PROTOCOL_VERSION = 1;
@@ -137,15 +137,15 @@ export interface HealthResult {
   queueLength: number;
   running: number;
 }
-export const HealthRequest = new RequestType<void, HealthResult, void>('health');
+export const HealthRequest = new RequestType0<HealthResult, void>('health');
 
-export const ServerInfoRequest = new RequestType<void, ServerInfo, void>('server/info');
+export const ServerInfoRequest = new RequestType0<ServerInfo, void>('server/info');
 
 export interface ModelsListResult {
   models: ModelInfo[];
   defaultModel: string | null;
 }
-export const ModelsListRequest = new RequestType<void, ModelsListResult, void>('models/list');
+export const ModelsListRequest = new RequestType0<ModelsListResult, void>('models/list');
 
 export const ModelsLoadParamsSchema = z
   .object({

@@ -6,6 +6,10 @@ import { generateToken } from '../../../server/transport/auth.js';
 import type { AlignerService } from '../../../server/engine/api.js';
 import { FakeService } from './fakeService.js';
 
+/** Parsed wire JSON; tests assert on it field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
 export interface Harness {
   server: RunningServer;
   service: FakeService;
@@ -43,7 +47,9 @@ export class RawClient {
       else this.queue.push(msg);
     });
     ws.on('error', () => {});
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static open(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]): Promise<RawClient> {
@@ -54,7 +60,7 @@ export class RawClient {
     });
   }
 
-  next(): Promise<any> {
+  next(): Promise<Json> {
     const m = this.queue.shift();
     if (m !== undefined) return Promise.resolve(m);
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -69,7 +75,7 @@ export class RawClient {
   }
 
   /** Sends a request and waits for the message with its id (skipping notifications). */
-  async call(id: number | string, method: string, params?: unknown): Promise<any> {
+  async call(id: number | string, method: string, params?: unknown): Promise<Json> {
     this.send({ id, method, ...(params !== undefined ? { params } : {}) });
     for (;;) {
       const m = await this.next();
@@ -84,7 +90,11 @@ export class RawClient {
 }
 
 /** Status of a refused WebSocket upgrade (the server answers with plain HTTP before the handshake). */
-export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}, protocols?: string[]): Promise<number> {
+export function upgradeStatus(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols?: string[],
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, options);
     ws.once('unexpected-response', (req, res) => {
@@ -104,7 +114,7 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json(): any;
+  json(): Json;
 }
 
 /** node:http rather than fetch: tests need to send Host and repeated headers that fetch forbids. */

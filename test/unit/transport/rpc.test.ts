@@ -18,7 +18,7 @@ import {
 import { AlignerConnectError, connectAligner, type AlignerClient } from '../../../server/transport/client.js';
 import { RpcSession } from '../../../server/transport/rpcSession.js';
 import { expectedDeltas, FakeService, MODEL_ID } from './fakeService.js';
-import { RawClient, startHarness, type Harness } from './helpers.js';
+import { RawClient, startHarness, type Harness, type Json } from './helpers.js';
 
 let h: Harness;
 before(async () => {
@@ -30,7 +30,7 @@ after(async () => {
 
 const connect = () => connectAligner(h.server.wsUrl, h.token);
 
-async function rejection(p: Promise<unknown>): Promise<ResponseError<any>> {
+async function rejection(p: Promise<unknown>): Promise<ResponseError<Json>> {
   try {
     await p;
   } catch (error) {
@@ -45,9 +45,9 @@ describe('handshake', () => {
     const c = await connect();
     assert.equal(c.initializeResult.protocolVersion, PROTOCOL_VERSION);
     assert.equal(c.initializeResult.server.name, 'aligner-server');
-    assert.equal((await c.connection.sendRequest(HealthRequest)).status, 'ready');
-    assert.equal((await c.connection.sendRequest(ServerInfoRequest)).maxBatch, 4);
-    assert.deepEqual((await c.connection.sendRequest(ModelsListRequest)).defaultModel, MODEL_ID);
+    assert.equal((await c.connection.sendRequest(HealthRequest, undefined)).status, 'ready');
+    assert.equal((await c.connection.sendRequest(ServerInfoRequest, undefined)).maxBatch, 4);
+    assert.deepEqual((await c.connection.sendRequest(ModelsListRequest, undefined)).defaultModel, MODEL_ID);
     await c.close();
   });
 
@@ -121,7 +121,7 @@ describe('correct', () => {
     const raw = await RawClient.open(h.server.wsUrl, { headers: { authorization: `Bearer ${h.token}` } });
     await raw.call(1, 'initialize', { protocolVersion: PROTOCOL_VERSION });
     raw.send({ id: 2, method: 'correct', params: { requestId: 'ord', question: 'q', answer: 'a b c' } });
-    const seen: any[] = [];
+    const seen: Json[] = [];
     for (;;) {
       const m = await raw.next();
       seen.push(m);
@@ -155,7 +155,10 @@ describe('correct', () => {
   test('an AbortSignal on the client helper cancels', async () => {
     const c = await connect();
     const ac = new AbortController();
-    const pending = c.correct({ requestId: 'slow-2', question: 'slow', answer: 'x' }, { onDelta: () => ac.abort(), signal: ac.signal });
+    const pending = c.correct(
+      { requestId: 'slow-2', question: 'slow', answer: 'x' },
+      { onDelta: () => ac.abort(), signal: ac.signal },
+    );
     assert.equal((await pending).finishReason, 'cancelled');
     await c.close();
   });
@@ -191,11 +194,16 @@ describe('correct', () => {
     const c = await connect();
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
-    const first = c.correct({ requestId: 'dup', question: 'slow', answer: 'x', generation: { maxNewTokens: 40 } }, {
-      onDelta: () => started(),
-    });
+    const first = c.correct(
+      { requestId: 'dup', question: 'slow', answer: 'x', generation: { maxNewTokens: 40 } },
+      {
+        onDelta: () => started(),
+      },
+    );
     await running;
-    const err = await rejection(c.connection.sendRequest(CorrectRequest, { requestId: 'dup', question: 'q', answer: 'a' }));
+    const err = await rejection(
+      c.connection.sendRequest(CorrectRequest, { requestId: 'dup', question: 'q', answer: 'a' }),
+    );
     assert.equal(err.code, ErrorCodes.InvalidParams);
     const result = await first;
     assert.equal(result.finishReason, 'length');
@@ -228,12 +236,17 @@ describe('errors', () => {
   before(async () => {
     // A second client streams throughout; every bad input below must leave it unharmed.
     other = await connect();
-    otherPending = other.correct({ requestId: 'bystander', question: 'slow', answer: 'x', generation: { maxNewTokens: 100 } });
+    otherPending = other.correct({
+      requestId: 'bystander',
+      question: 'slow',
+      answer: 'x',
+      generation: { maxNewTokens: 100 },
+    });
   });
   after(async () => {
     const r = (await otherPending) as { finishReason: string; text: string };
     assert.equal(r.finishReason, 'length');
-    assert.equal((await other.connection.sendRequest(HealthRequest)).status, 'ready');
+    assert.equal((await other.connection.sendRequest(HealthRequest, undefined)).status, 'ready');
     await other.close();
   });
 
@@ -328,7 +341,10 @@ describe('errors', () => {
     assert.equal(e2.code, ErrorCodes.InternalError);
     assert.equal(e2.message, 'Internal error');
     assert.equal(e2.data, undefined);
-    assert.ok(h.logs.some((l) => l.includes('secret detail')), 'the cause is logged server-side');
+    assert.ok(
+      h.logs.some((l) => l.includes('secret detail')),
+      'the cause is logged server-side',
+    );
     const e3 = await rejection(c.correct({ requestId: 'e3', question: 'q', answer: 'a', model: 'nope' }));
     assert.equal(e3.code, ErrorCodes.ModelNotLoaded);
     // The failed requestIds are free again.
@@ -346,7 +362,7 @@ describe('shutdown', () => {
     const pending = c.correct({ requestId: 'sd', question: 'slow', answer: 'x' }, { onDelta: () => started() });
     pending.catch(() => {});
     await running;
-    const closedEvent = new Promise<number>((r) => (c.connection.onClose(() => r(1))));
+    const closedEvent = new Promise<number>((r) => c.connection.onClose(() => r(1)));
     await own.close();
     await own.service.waitForAbort('sd');
     await closedEvent;

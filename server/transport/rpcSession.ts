@@ -1,0 +1,173 @@
+// One WebSocket connection's JSON-RPC session: handshake state, params validation, dispatch to the
+// AlignerService, streamed deltas, and cancellation (by `cancel`, by `$/cancelRequest`, on close).
+import { createMessageConnection, ResponseError, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc';
+import {
+  CancelRequest,
+  CorrectDeltaNotification,
+  CorrectRequest,
+  EmptyParamsSchema,
+  HealthRequest,
+  InitializeRequest,
+  ModelsListRequest,
+  ModelsLoadRequest,
+  ModelsUnloadRequest,
+  ServerInfoRequest,
+  ErrorCodes,
+  PROTOCOL_VERSION,
+  RequestParamSchemas,
+  type CancelParams,
+  type CorrectDelta,
+  type CorrectParams,
+  type InitializeParams,
+  type ModelsLoadParams,
+  type ModelsUnloadParams,
+  type CorrectResult,
+  type InitializeResult,
+} from '../protocol/index.js';
+import type { AlignerService } from '../engine/api.js';
+import { toResponseError, type Log } from './errors.js';
+import {
+  InvalidMessageError,
+  WebSocketMessageReader,
+  WebSocketMessageWriter,
+  type WebSocketLike,
+} from './wsMessageTransport.js';
+
+// RequestParamSchemas is keyed by plain strings, so each handler names its own params type; the
+// params reach it only after that method's schema accepted them.
+type Handler = (params: never, token: CancellationToken) => unknown;
+
+export class RpcSession {
+  private readonly connection: MessageConnection;
+  private readonly writer: WebSocketMessageWriter;
+  private initialized = false;
+  private disposed = false;
+  /** In-flight `correct` requests of this connection, by the client's requestId. */
+  private readonly inflight = new Map<string, AbortController>();
+
+  constructor(
+    socket: WebSocketLike,
+    private readonly service: AlignerService,
+    private readonly log: Log,
+  ) {
+    const reader = new WebSocketMessageReader(socket);
+    this.writer = new WebSocketMessageWriter(socket);
+    // vscode-jsonrpc only logs frames it cannot use; JSON-RPC wants an error response for them.
+    reader.onError((error) => {
+      if (error instanceof InvalidMessageError) this.replyInvalid(error);
+      else this.log('warn', `rpc read error: ${error.message}`);
+    });
+    this.connection = createMessageConnection(reader, this.writer);
+    this.connection.onRequest((method, params, token) => this.handle(method, params, token));
+    this.connection.onClose(() => this.dispose());
+    this.connection.listen();
+  }
+
+  /** Cancels every in-flight request; the connection is gone or going. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const controller of this.inflight.values()) controller.abort();
+    this.inflight.clear();
+    this.connection.dispose();
+  }
+
+  private notifyDelta(delta: CorrectDelta): void {
+    // Deltas still produced after the socket closed have nowhere to go; the request is aborted.
+    if (this.disposed) return;
+    try {
+      this.connection.sendNotification(CorrectDeltaNotification, delta).catch(() => {});
+    } catch {
+      // the connection closed between the check and the send
+    }
+  }
+
+  private replyInvalid(error: InvalidMessageError): void {
+    this.writer
+      .write({ jsonrpc: '2.0', id: error.id, error: { code: error.code, message: error.message } } as never)
+      .catch(() => {});
+  }
+
+  private async handle(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    try {
+      const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
+      if (!handler || !Object.hasOwn(RequestParamSchemas, method)) {
+        throw new ResponseError(ErrorCodes.MethodNotFound, `Method not found: ${method.slice(0, 100)}`);
+      }
+      if (method !== 'initialize' && !this.initialized) {
+        throw new ResponseError(ErrorCodes.NotInitialized, 'The initialize request must come first');
+      }
+      const schema = RequestParamSchemas[method];
+      // vscode-jsonrpc sends `[null]` for a RequestType<void, …> called without params; that is
+      // "no params", not positional ones.
+      if (
+        schema === EmptyParamsSchema &&
+        Array.isArray(params) &&
+        params.length <= 1 &&
+        params.every((p) => p == null)
+      ) {
+        params = undefined;
+      }
+      const parsed = schema.safeParse(params);
+      if (!parsed.success) {
+        throw new ResponseError(ErrorCodes.InvalidParams, `Invalid params for ${method}`, {
+          issues: parsed.error.issues,
+        });
+      }
+      return await (handler as (p: unknown, t: CancellationToken) => unknown)(parsed.data, token);
+    } catch (error) {
+      throw toResponseError(error, this.log, `rpc ${method.slice(0, 100)}`);
+    }
+  }
+
+  /** Public so a test can check that every protocol method has a handler. */
+  readonly handlers: Record<string, Handler> = {
+    [InitializeRequest.method]: (params: InitializeParams): InitializeResult => {
+      if (params.protocolVersion !== PROTOCOL_VERSION) {
+        throw new ResponseError(
+          ErrorCodes.ProtocolMismatch,
+          `Protocol version ${params.protocolVersion} is not supported (server speaks ${PROTOCOL_VERSION})`,
+          { serverVersion: PROTOCOL_VERSION },
+        );
+      }
+      this.initialized = true;
+      return { protocolVersion: PROTOCOL_VERSION, server: this.service.info() };
+    },
+    [HealthRequest.method]: () => this.service.health(),
+    [ServerInfoRequest.method]: () => this.service.info(),
+    [ModelsListRequest.method]: () => this.service.listModels(),
+    [ModelsLoadRequest.method]: (params: ModelsLoadParams) => this.service.loadModel(params),
+    [ModelsUnloadRequest.method]: async (params: ModelsUnloadParams) => ({
+      unloaded: await this.service.unloadModel(params.id),
+    }),
+    [CorrectRequest.method]: (params: CorrectParams, token: CancellationToken) => this.correct(params, token),
+    [CancelRequest.method]: (params: CancelParams) => {
+      const controller = this.inflight.get(params.requestId);
+      if (!controller || controller.signal.aborted) return { cancelled: false };
+      controller.abort();
+      return { cancelled: true };
+    },
+  };
+
+  private async correct(params: CorrectParams, token: CancellationToken): Promise<CorrectResult> {
+    const { requestId } = params;
+    if (this.inflight.has(requestId)) {
+      throw new ResponseError(ErrorCodes.InvalidParams, `requestId ${requestId.slice(0, 100)} is already in flight`);
+    }
+    const controller = new AbortController();
+    this.inflight.set(requestId, controller);
+    // A `$/cancelRequest` that overtook dispatch leaves an already-cancelled token whose event
+    // never fires, so check the flag as well as listening.
+    const onCancel = token.onCancellationRequested(() => controller.abort());
+    if (token.isCancellationRequested) controller.abort();
+    try {
+      return await this.service.correct(params, {
+        signal: controller.signal,
+        onDelta: (delta, index) => this.notifyDelta({ requestId, delta, index }),
+      });
+    } finally {
+      onCancel.dispose();
+      if (this.inflight.get(requestId) === controller) this.inflight.delete(requestId);
+    }
+  }
+}
