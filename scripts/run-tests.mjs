@@ -16,6 +16,10 @@ function findTests(dir) {
   return out;
 }
 
+// The CLI tests run the built bin/aligner.js: build first so they never test stale output.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const only = process.argv.slice(2);
 const files = only.length ? only : [...findTests('test/unit'), ...findTests('test/integration')];
 const node = spawnSync(
