@@ -3,6 +3,7 @@
 // never blocks the server's event loop (onnxruntime-node's run() holds the calling thread).
 import type {
   ChatTurn,
+  ScoreResult,
   CorrectResult,
   ErrorCode,
   GenerationOptions,
@@ -24,6 +25,16 @@ export interface CorrectionInput {
   generation?: GenerationOptions;
 }
 
+export interface ScoreInput {
+  model?: string;
+  question: string;
+  answer: string;
+  context?: ChatTurn[];
+  template?: TemplateName;
+  /** The text whose likelihood as the correction is measured (EOS is appended). */
+  continuation: string;
+}
+
 export interface CorrectionCallbacks {
   /** Called with each text delta, in order; deltas never split a UTF-8 character. */
   onDelta?: (delta: string, index: number) => void;
@@ -39,6 +50,8 @@ export interface AlignerService {
   unloadModel(id: string): Promise<boolean>;
   /** Resolves with finishReason 'cancelled' when aborted; rejects with EngineError on bad input. */
   correct(input: CorrectionInput, callbacks?: CorrectionCallbacks): Promise<CorrectResult>;
+  /** Log-likelihood of `continuation` as the model's correction (preference judging). */
+  score(input: ScoreInput): Promise<ScoreResult>;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { ErrorCodes } from '../protocol/index.js';
 import type { ExecutionProvider, GenerationOptions, ModelInfo, TemplateName } from '../protocol/index.js';
 import { EngineError } from './api.js';
-import type { CorrectionInput } from './api.js';
+import type { CorrectionInput, ScoreInput } from './api.js';
 import { chooseProvider, fallbackNotice } from './executionProviders.js';
 import { ModelFolderError, readModelFolder } from './modelFolder.js';
 import type { ModelSpec } from './modelFolder.js';
@@ -18,7 +18,7 @@ import type { SessionOptions } from './session.js';
 import type { KvBackend } from './kv/backend.js';
 import { samplingConfig, seededRandom } from './sampler.js';
 import { Scheduler } from './scheduler.js';
-import type { SequenceHandle, SequenceResult } from './scheduler.js';
+import type { ScoreResult, SequenceHandle, SequenceResult } from './scheduler.js';
 import { buildPrompt } from './templates.js';
 import { TextTokenizer } from './tokenizer.js';
 
@@ -170,6 +170,17 @@ export class Engine {
     }
     generation.maxNewTokens = Math.min(generation.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, room);
     return { model, promptIds, generation };
+  }
+
+  async score(input: ScoreInput): Promise<ScoreResult & { model: string }> {
+    const model = this.resolveModel(input.model);
+    const prompt = buildPrompt(input.template ?? model.spec.template, input.question, input.answer, input.context);
+    const promptIds = model.tokenizer.encode(prompt);
+    const ids = [...promptIds, ...model.tokenizer.encodePlain(input.continuation), model.spec.eosTokenIds[0]!];
+    if (ids.length > model.spec.contextLength) {
+      throw new EngineError(ErrorCodes.ContextOverflow, `scoring needs ${ids.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`);
+    }
+    return { ...(await model.scheduler.score(ids, promptIds.length)), model: model.info.id };
   }
 
   start(prepared: PreparedCorrection, onDelta: (delta: string, completionTokens: number) => void): SequenceHandle {

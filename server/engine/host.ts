@@ -10,10 +10,11 @@ import type {
   ModelInfo,
   ModelsListResult,
   ModelsLoadParams,
+  ScoreResult,
   ServerInfo,
 } from '../protocol/index.js';
 import { EngineError } from './api.js';
-import type { AlignerService, CorrectionCallbacks, CorrectionInput } from './api.js';
+import type { AlignerService, CorrectionCallbacks, CorrectionInput, ScoreInput } from './api.js';
 import type { EngineOptions } from './engine.js';
 import { availableExecutionProviders } from './executionProviders.js';
 import { SERVER_VERSION } from './version.js';
@@ -216,6 +217,10 @@ export class EngineHost implements AlignerService {
       };
     });
     return Promise.race([finished, cancelled]);
+  }
+
+  score(input: ScoreInput): Promise<ScoreResult> {
+    return this.call<ScoreResult>({ type: 'score', input }).result;
   }
 
   private cancelledResult(

@@ -69,10 +69,24 @@ export interface SequenceHandle {
   cancel: () => void;
 }
 
+interface ScoreJob {
+  ids: number[];
+  from: number;
+  resolve: (r: ScoreResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface ScoreResult {
+  /** Sum of log-probabilities of ids[from..] given what precedes them. */
+  logprob: number;
+  tokens: number;
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
+  private readonly scoring: ScoreJob[] = [];
   private prefilling: Sequence | null = null;
   private rows: Sequence[] = [];
   private joining: Sequence[] = [];
@@ -145,6 +159,45 @@ export class Scheduler {
     };
   }
 
+  /** Log-likelihood of ids[from..] given ids[..from] (for preference judging), run between decode steps. */
+  score(ids: number[], from: number): Promise<ScoreResult> {
+    if (this.scoring.length >= this.opts.maxQueue) {
+      return Promise.reject(new EngineError(ErrorCodes.Overloaded, 'server busy: too many scoring requests queued'));
+    }
+    return new Promise((resolve, reject) => {
+      this.scoring.push({ ids, from, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private async runScore(job: ScoreJob): Promise<void> {
+    const slot = this.backend.createSlot();
+    try {
+      const vocab = this.backend.vocabSize;
+      let logprob = 0;
+      for (let start = 0; start < job.ids.length - 1; start += this.chunk) {
+        const part = job.ids.slice(start, start + this.chunk);
+        const logits = await this.backend.extend(slot, part);
+        // Position j predicts token start + j + 1.
+        for (let j = 0; j < part.length; j++) {
+          const target = start + j + 1;
+          if (target < job.from || target >= job.ids.length) continue;
+          const row = logits.subarray(j * vocab, (j + 1) * vocab);
+          let max = -Infinity;
+          for (let v = 0; v < vocab; v++) if (row[v]! > max) max = row[v]!;
+          let sum = 0;
+          for (let v = 0; v < vocab; v++) sum += Math.exp(row[v]! - max);
+          logprob += row[job.ids[target]!]! - max - Math.log(sum);
+        }
+      }
+      job.resolve({ logprob, tokens: job.ids.length - job.from });
+    } catch (err) {
+      job.reject(err);
+    } finally {
+      this.backend.release(slot);
+    }
+  }
+
   /** Rejects everything pending (model unload or shutdown). */
   abortAll(reason: Error): void {
     for (const seq of [...this.waiting, ...this.joining, ...this.rows, ...(this.prefilling ? [this.prefilling] : [])]) {
@@ -153,6 +206,7 @@ export class Scheduler {
         seq.reject(reason);
       }
     }
+    for (const job of this.scoring.splice(0)) job.reject(reason);
     this.waiting.length = 0;
     this.joining = [];
     this.rows = [];
@@ -174,8 +228,10 @@ export class Scheduler {
         this.prefilling = this.waiting.shift()!;
         this.prefilling.startedAt = performance.now();
       }
-      if (!this.prefilling && this.rows.length === 0 && this.joining.length === 0) return;
+      if (!this.prefilling && this.rows.length === 0 && this.joining.length === 0 && this.scoring.length === 0) return;
       const prefill = this.prefilling;
+      const scoreJob = this.scoring.shift();
+      if (scoreJob) await this.runScore(scoreJob);
       try {
         if (prefill) await this.prefillChunk(prefill);
         this.regroup();

@@ -13,6 +13,11 @@ export class TextTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: true }).ids;
   }
 
+  /** Encodes a continuation to append after an encoded prompt: no special tokens. */
+  encodePlain(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
   decode(ids: number[]): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });

@@ -64,6 +64,9 @@ port.on('message', (msg: HostToWorker) => {
         }
       });
       break;
+    case 'score':
+      void reply(msg.callId, () => engine.score(msg.input));
+      break;
     case 'cancel':
       inFlight.get(msg.callId)?.cancel();
       break;

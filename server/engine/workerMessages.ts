@@ -1,12 +1,13 @@
 // Messages between EngineHost (main thread) and the engine worker.
 import type { ExecutionProvider, ModelInfo } from '../protocol/index.js';
-import type { CorrectionInput } from './api.js';
+import type { CorrectionInput, ScoreInput } from './api.js';
 import type { EngineOptions, SequenceResult } from './engine.js';
 
 export type HostToWorker =
   | { type: 'load'; callId: number; path: string; id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean }
   | { type: 'unload'; callId: number; id: string }
   | { type: 'correct'; callId: number; input: CorrectionInput }
+  | { type: 'score'; callId: number; input: ScoreInput }
   | { type: 'cancel'; callId: number }
   | { type: 'close'; callId: number };
 

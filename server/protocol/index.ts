@@ -190,6 +190,26 @@ export interface CorrectResult {
 }
 export const CorrectRequest = new RequestType<CorrectParams, CorrectResult, void>('correct');
 
+export const ScoreParamsSchema = z
+  .object({
+    model: z.string().min(1).max(200).optional(),
+    question: z.string().max(1_000_000),
+    answer: z.string().max(1_000_000),
+    context: z.array(ChatTurnSchema).max(200).optional(),
+    template: TemplateNameSchema.optional(),
+    /** The text whose likelihood as the correction is measured; EOS is appended. */
+    continuation: z.string().max(1_000_000),
+  })
+  .strict();
+export type ScoreParams = z.infer<typeof ScoreParamsSchema>;
+export interface ScoreResult {
+  model: string;
+  /** Sum of log-probabilities (nats) of the continuation's tokens and EOS. */
+  logprob: number;
+  tokens: number;
+}
+export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('score');
+
 export const CancelParamsSchema = z.object({ requestId: z.string().min(1).max(200) }).strict();
 export type CancelParams = z.infer<typeof CancelParamsSchema>;
 export const CancelRequest = new RequestType<CancelParams, { cancelled: boolean }, void>('cancel');
@@ -220,6 +240,7 @@ export const RequestParamSchemas = {
   [ModelsUnloadRequest.method]: ModelsUnloadParamsSchema,
   [CorrectRequest.method]: CorrectParamsSchema,
   [CancelRequest.method]: CancelParamsSchema,
+  [ScoreRequest.method]: ScoreParamsSchema,
 } as const;
 
 // ---------------------------------------------------------------- HTTP (OpenAI-compatible)

@@ -12,6 +12,7 @@ import {
   ModelsLoadRequest,
   ModelsUnloadRequest,
   ServerInfoRequest,
+  ScoreRequest,
   ErrorCodes,
   PROTOCOL_VERSION,
   RequestParamSchemas,
@@ -21,6 +22,7 @@ import {
   type InitializeParams,
   type ModelsLoadParams,
   type ModelsUnloadParams,
+  type ScoreParams,
   type CorrectResult,
   type InitializeResult,
 } from '../protocol/index.js';
@@ -141,6 +143,7 @@ export class RpcSession {
       unloaded: await this.service.unloadModel(params.id),
     }),
     [CorrectRequest.method]: (params: CorrectParams, token: CancellationToken) => this.correct(params, token),
+    [ScoreRequest.method]: (params: ScoreParams) => this.service.score(params),
     [CancelRequest.method]: (params: CancelParams) => {
       const controller = this.inflight.get(params.requestId);
       if (!controller || controller.signal.aborted) return { cancelled: false };

@@ -116,3 +116,14 @@ test('an unavailable execution provider falls back to CPU with a notice', async 
   assert.equal(info.executionProvider, 'cpu');
   assert.match(info.notice ?? '', /cuda/);
 });
+
+test('score gives the log-likelihood of a continuation; the greedy correction is the likeliest', async () => {
+  const h = await host();
+  const greedy = await h.correct(request('l1', { generation: { maxNewTokens: 12, temperature: 0 } }));
+  const base = { question: request('x').question, answer: request('x').answer };
+  const own = await h.score({ ...base, continuation: greedy.text });
+  const other = await h.score({ ...base, continuation: 'zq xv kw pj' });
+  assert.ok(own.logprob < 0 && Number.isFinite(own.logprob));
+  assert.ok(own.tokens > 1);
+  assert.ok(own.logprob / own.tokens > other.logprob / other.tokens, `${own.logprob / own.tokens} vs ${other.logprob / other.tokens}`);
+});

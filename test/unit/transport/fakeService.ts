@@ -7,6 +7,7 @@ import {
   type HealthResult,
   type ModelInfo,
   type ModelsListResult,
+  type ScoreResult,
   type ServerInfo,
 } from '../../../server/protocol/index.js';
 import {
@@ -14,6 +15,7 @@ import {
   type AlignerService,
   type CorrectionCallbacks,
   type CorrectionInput,
+  type ScoreInput,
 } from '../../../server/engine/api.js';
 
 export const MODEL_ID = 'tiny-test';
@@ -138,6 +140,11 @@ export class FakeService implements AlignerService {
       usage: { promptTokens: input.question.length + input.answer.length, completionTokens },
       timings: { queueMs: 0, prefillMs: 1, decodeMs: 1, firstTokenMs: 1, decodeTokensPerSecond: 1000 },
     };
+  }
+
+  async score(input: ScoreInput): Promise<ScoreResult> {
+    // A stand-in likelihood: longer continuations are less likely.
+    return { model: input.model ?? 'fake', logprob: -input.continuation.length, tokens: input.continuation.length };
   }
 
   async close(): Promise<void> {}
