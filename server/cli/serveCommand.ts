@@ -7,7 +7,8 @@ import { startTransport } from '../transport/server.js';
 import { TOKEN_FILE_NAME } from '../protocol/index.js';
 import type { ExecutionProvider } from '../protocol/index.js';
 import { epArg, intArg } from './options.js';
-import { defaultModelDir, stateDir } from './paths.js';
+import { defaultModelDir, packageRoot, stateDir } from './paths.js';
+import { JobManager } from '../jobs/jobManager.js';
 
 interface ServeFlags {
   model?: string;
@@ -20,6 +21,7 @@ interface ServeFlags {
   maxQueue?: number;
   allowOrigin?: string[];
   maxPayload?: number;
+  jobsDir?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -36,14 +38,21 @@ export function registerServeCommand(program: Command): void {
     .option('--max-queue <n>', 'most requests waiting; more get an overload error', intArg)
     .option('--allow-origin <origin...>', 'extra browser origins allowed to open the WebSocket')
     .option('--max-payload <bytes>', 'largest WebSocket message or HTTP body', intArg)
+    .option('--jobs-dir <dir>', 'run registry for training/export/eval jobs (default: <state dir>/runs)')
     .action(async (flags: ServeFlags) => {
       const engine = new EngineHost({ threads: flags.threads, maxBatch: flags.maxBatch, maxQueue: flags.maxQueue });
       const token = generateToken();
       const tokenFile = flags.tokenFile ?? join(stateDir(), TOKEN_FILE_NAME);
       await writeTokenFile(tokenFile, token);
       const log = (level: 'info' | 'warn' | 'error', msg: string) => process.stderr.write(`[${level}] ${msg}\n`);
+      const jobs = new JobManager({
+        registryDir: flags.jobsDir ?? join(stateDir(), 'runs'),
+        cliPath: join(packageRoot(), 'bin', 'aligner.js'),
+        service: engine,
+      });
       const server = await startTransport({
         service: engine,
+        jobs,
         host: flags.host,
         port: flags.port,
         token,
@@ -60,6 +69,7 @@ export function registerServeCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         await server.close();
+        await jobs.close();
         await engine.close();
         process.exit(0);
       };

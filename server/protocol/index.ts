@@ -25,6 +25,10 @@ export const ErrorCodes = {
   ProtocolMismatch: -32003,
   /** The model folder could not be loaded; message says why. */
   ModelLoadFailed: -32004,
+  /** The job does not exist, or cannot do what was asked in its state. data: { status } */
+  JobError: -32007,
+  /** Jobs are not available on this server (started without a job manager). */
+  JobsUnavailable: -32008,
   /** A request was made before the `initialize` handshake. */
   NotInitialized: -32005,
   /** The input does not fit the model's context window. */
@@ -214,6 +218,114 @@ export const CancelParamsSchema = z.object({ requestId: z.string().min(1).max(20
 export type CancelParams = z.infer<typeof CancelParamsSchema>;
 export const CancelRequest = new RequestType<CancelParams, { cancelled: boolean }, void>('cancel');
 
+
+// ---------------------------------------------------------------- jobs (training, export, evaluation)
+export const JobKindSchema = z.enum(['train', 'export', 'eval']);
+export type JobKind = z.infer<typeof JobKindSchema>;
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+const pathString = z.string().min(1).max(4096);
+export const TrainJobConfigSchema = z
+  .object({
+    data: z.array(pathString).min(1).max(64),
+    val: pathString.optional(),
+    preset: z.string().regex(/^[a-z0-9_-]+$/).max(40).optional(),
+    base: pathString.optional(),
+    modelType: z.enum(['llama', 'gemma', 'qwen2']).optional(),
+    maxSteps: z.number().int().min(1).max(10_000_000).optional(),
+    epochs: z.number().gt(0).max(1000).optional(),
+    lr: z.number().gt(0).max(1).optional(),
+    batchSize: z.number().int().min(1).max(4096).optional(),
+    warmupIdentity: z.number().min(0).max(1).optional(),
+    saveEvery: z.number().int().min(1).optional(),
+    seed: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type TrainJobConfig = z.infer<typeof TrainJobConfigSchema>;
+
+export const ExportJobConfigSchema = z
+  .object({
+    /** A train job's id, or a run folder. */
+    run: z.string().min(1).max(4096),
+    dtype: z.enum(['fp32', 'fp16', 'int8']).optional(),
+  })
+  .strict();
+export type ExportJobConfig = z.infer<typeof ExportJobConfigSchema>;
+
+export const EvalJobConfigSchema = z
+  .object({
+    /** A model folder, or an export job's id. */
+    model: z.string().min(1).max(4096),
+    data: z.array(pathString).min(1).max(64),
+    judges: z.array(z.enum(['reference', 'preference', 'harmlessness', 'honesty', 'llm'])).optional(),
+    limit: z.number().int().min(1).optional(),
+    maxNewTokens: z.number().int().min(1).max(32_768).optional(),
+    judgeEndpoint: z.string().url().max(2048).optional(),
+    judgeModel: z.string().max(200).optional(),
+  })
+  .strict();
+export type EvalJobConfig = z.infer<typeof EvalJobConfigSchema>;
+
+export const JobsStartParamsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('train'), name: z.string().max(200).optional(), config: TrainJobConfigSchema }).strict(),
+  z
+    .object({
+      kind: z.literal('export'),
+      name: z.string().max(200).optional(),
+      config: ExportJobConfigSchema,
+      /** Load the exported model into the server when the job succeeds. */
+      loadOnSuccess: z.boolean().optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('eval'), name: z.string().max(200).optional(), config: EvalJobConfigSchema }).strict(),
+]);
+export type JobsStartParams = z.infer<typeof JobsStartParamsSchema>;
+
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  name: string;
+  status: JobStatus;
+  config: TrainJobConfig | ExportJobConfig | EvalJobConfig;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  exitCode: number | null;
+  /** The latest progress event (step, loss, eta…), for lists. */
+  latest: Record<string, unknown> | null;
+  /** Folders the job writes: runDir (train), modelDir (export), evalDir (eval). */
+  artifacts: Record<string, string>;
+  error: string | null;
+  resumable: boolean;
+}
+
+export interface JobDetail {
+  job: JobInfo;
+  /** Every JSON progress event the job printed, in order. */
+  events: Record<string, unknown>[];
+  logTail: string;
+  /** An eval job's summary.json, once written. */
+  evalSummary: unknown;
+}
+
+export const JobIdParamsSchema = z.object({ jobId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/) }).strict();
+export type JobIdParams = z.infer<typeof JobIdParamsSchema>;
+
+export const JobsStartRequest = new RequestType<JobsStartParams, JobInfo, void>('jobs/start');
+export const JobsListRequest = new RequestType0<{ jobs: JobInfo[] }, void>('jobs/list');
+export const JobsGetRequest = new RequestType<JobIdParams, JobDetail, void>('jobs/get');
+export const JobsCancelRequest = new RequestType<JobIdParams, JobInfo, void>('jobs/cancel');
+export const JobsResumeRequest = new RequestType<JobIdParams, JobInfo, void>('jobs/resume');
+/** After this, the connection receives jobs/status and jobs/event notifications for every job. */
+export const JobsSubscribeRequest = new RequestType0<{ subscribed: true }, void>('jobs/subscribe');
+
+export const JobStatusNotification = new NotificationType<JobInfo>('jobs/status');
+export interface JobEvent {
+  jobId: string;
+  event: Record<string, unknown>;
+}
+export const JobEventNotification = new NotificationType<JobEvent>('jobs/event');
+
 // ---------------------------------------------------------------- notifications (server -> client)
 export interface CorrectDelta {
   requestId: string;
@@ -241,6 +353,12 @@ export const RequestParamSchemas = {
   [CorrectRequest.method]: CorrectParamsSchema,
   [CancelRequest.method]: CancelParamsSchema,
   [ScoreRequest.method]: ScoreParamsSchema,
+  [JobsStartRequest.method]: JobsStartParamsSchema,
+  [JobsListRequest.method]: EmptyParamsSchema,
+  [JobsGetRequest.method]: JobIdParamsSchema,
+  [JobsCancelRequest.method]: JobIdParamsSchema,
+  [JobsResumeRequest.method]: JobIdParamsSchema,
+  [JobsSubscribeRequest.method]: EmptyParamsSchema,
 } as const;
 
 // ---------------------------------------------------------------- HTTP (OpenAI-compatible)

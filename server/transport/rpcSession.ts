@@ -1,6 +1,12 @@
 // One WebSocket connection's JSON-RPC session: handshake state, params validation, dispatch to the
 // AlignerService, streamed deltas, and cancellation (by `cancel`, by `$/cancelRequest`, on close).
-import { createMessageConnection, ResponseError, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc';
+import {
+  createMessageConnection,
+  ResponseError,
+  type CancellationToken,
+  type MessageConnection,
+  type NotificationType,
+} from 'vscode-jsonrpc';
 import {
   CancelRequest,
   CorrectDeltaNotification,
@@ -13,6 +19,14 @@ import {
   ModelsUnloadRequest,
   ServerInfoRequest,
   ScoreRequest,
+  JobsStartRequest,
+  JobsListRequest,
+  JobsGetRequest,
+  JobsCancelRequest,
+  JobsResumeRequest,
+  JobsSubscribeRequest,
+  JobStatusNotification,
+  JobEventNotification,
   ErrorCodes,
   PROTOCOL_VERSION,
   RequestParamSchemas,
@@ -23,10 +37,15 @@ import {
   type ModelsLoadParams,
   type ModelsUnloadParams,
   type ScoreParams,
+  type JobsStartParams,
+  type JobIdParams,
+  type JobInfo,
+  type JobEvent,
   type CorrectResult,
   type InitializeResult,
 } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
+import type { JobService } from '../jobs/api.js';
 import { toResponseError, type Log } from './errors.js';
 import {
   InvalidMessageError,
@@ -47,10 +66,13 @@ export class RpcSession {
   /** In-flight `correct` requests of this connection, by the client's requestId. */
   private readonly inflight = new Map<string, AbortController>();
 
+  private unsubscribeJobs: (() => void) | null = null;
+
   constructor(
     socket: WebSocketLike,
     private readonly service: AlignerService,
     private readonly log: Log,
+    private readonly jobs: JobService | null = null,
   ) {
     const reader = new WebSocketMessageReader(socket);
     this.writer = new WebSocketMessageWriter(socket);
@@ -69,6 +91,7 @@ export class RpcSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.unsubscribeJobs?.();
     for (const controller of this.inflight.values()) controller.abort();
     this.inflight.clear();
     this.connection.dispose();
@@ -79,6 +102,36 @@ export class RpcSession {
     if (this.disposed) return;
     try {
       this.connection.sendNotification(CorrectDeltaNotification, delta).catch(() => {});
+    } catch {
+      // the connection closed between the check and the send
+    }
+  }
+
+  private requireJobs(): JobService {
+    if (!this.jobs) throw new ResponseError(ErrorCodes.JobsUnavailable, 'this server was started without a job manager');
+    return this.jobs;
+  }
+
+  /** Relays every job's status changes and progress events to this connection until it closes. */
+  private subscribeJobs(): { subscribed: true } {
+    const jobs = this.requireJobs();
+    if (!this.unsubscribeJobs) {
+      const onStatus = (job: JobInfo) => this.notify(JobStatusNotification, job);
+      const onEvent = (event: JobEvent) => this.notify(JobEventNotification, event);
+      jobs.on('status', onStatus);
+      jobs.on('event', onEvent);
+      this.unsubscribeJobs = () => {
+        jobs.off('status', onStatus);
+        jobs.off('event', onEvent);
+      };
+    }
+    return { subscribed: true };
+  }
+
+  private notify<P>(type: NotificationType<P>, params: P): void {
+    if (this.disposed) return;
+    try {
+      this.connection.sendNotification(type, params).catch(() => {});
     } catch {
       // the connection closed between the check and the send
     }
@@ -144,6 +197,12 @@ export class RpcSession {
     }),
     [CorrectRequest.method]: (params: CorrectParams, token: CancellationToken) => this.correct(params, token),
     [ScoreRequest.method]: (params: ScoreParams) => this.service.score(params),
+    [JobsStartRequest.method]: (params: JobsStartParams) => this.requireJobs().start(params),
+    [JobsListRequest.method]: () => ({ jobs: this.requireJobs().list() }),
+    [JobsGetRequest.method]: (params: JobIdParams) => this.requireJobs().get(params.jobId),
+    [JobsCancelRequest.method]: (params: JobIdParams) => this.requireJobs().cancel(params.jobId),
+    [JobsResumeRequest.method]: (params: JobIdParams) => this.requireJobs().resume(params.jobId),
+    [JobsSubscribeRequest.method]: () => this.subscribeJobs(),
     [CancelRequest.method]: (params: CancelParams) => {
       const controller = this.inflight.get(params.requestId);
       if (!controller || controller.signal.aborted) return { cancelled: false };

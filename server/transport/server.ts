@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PATH } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
+import type { JobService } from '../jobs/api.js';
 import { BEARER_SUBPROTOCOL_PREFIX, isValidTokenFormat } from './auth.js';
 import type { Log } from './errors.js';
 import { checkRequest, loopbackHosts, type GuardConfig, type Refusal } from './guards.js';
@@ -15,6 +16,8 @@ import { RpcSession } from './rpcSession.js';
 
 export interface TransportOptions {
   service: AlignerService;
+  /** Training/export/eval jobs; without it the jobs/* methods answer JobsUnavailable. */
+  jobs?: JobService;
   /** Bind address; loopback by default. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -144,7 +147,7 @@ export async function startTransport(opts: TransportOptions): Promise<RunningSer
       if (closing) return ws.close(1001, 'server shutting down');
       // e.g. a frame over maxPayload: ws closes with 1009 and reports it here.
       ws.on('error', (error) => log('warn', `websocket error: ${error.message}`));
-      const session = new RpcSession(ws, service, log);
+      const session = new RpcSession(ws, service, log, opts.jobs ?? null);
       sessions.set(ws, session);
       ws.once('close', () => {
         session.dispose();
