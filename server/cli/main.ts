@@ -4,6 +4,7 @@ import { SERVER_VERSION } from '../engine/version.js';
 import { registerCorrectCommand } from './correctCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 import { registerTestModelCommand } from './testModelCommand.js';
+import { registerEvalCommand } from './evalCommand.js';
 
 const program = new Command('aligner')
   .description('Aligner: correct LLM answers with a small local model')
@@ -13,6 +14,7 @@ const program = new Command('aligner')
 registerCorrectCommand(program);
 registerServeCommand(program);
 registerTestModelCommand(program);
+registerEvalCommand(program);
 
 try {
   await program.parseAsync(process.argv);
