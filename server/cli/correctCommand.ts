@@ -81,7 +81,9 @@ export function registerCorrectCommand(program: Command): void {
       if (flags.json) {
         process.stdout.write(JSON.stringify(result) + '\n');
       } else if (flags.diff) {
-        process.stdout.write(`Question: ${question}\n\n${renderWordDiff(answer, result.text, useColour(process.stdout))}\n`);
+        process.stdout.write(
+          `Question: ${question}\n\n${renderWordDiff(answer, result.text, useColour(process.stdout))}\n`,
+        );
       } else {
         process.stdout.write('\n');
       }

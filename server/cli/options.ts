@@ -59,7 +59,9 @@ export function generationFromFlags(flags: GenerationFlags): GenerationOptions {
   const r = GenerationOptionsSchema.safeParse(picked);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new InvalidArgumentError(`--${String(issue.path[0]).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${issue.message}`);
+    throw new InvalidArgumentError(
+      `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${issue.message}`,
+    );
   }
   return r.data;
 }

@@ -62,7 +62,14 @@ export function registerServeCommand(program: Command): void {
       });
       // One JSON line on stdout tells a launcher (the extension, scripts) where to connect.
       process.stdout.write(
-        JSON.stringify({ event: 'listening', url: server.url, wsUrl: server.wsUrl, port: server.port, tokenFile, pid: process.pid }) + '\n',
+        JSON.stringify({
+          event: 'listening',
+          url: server.url,
+          wsUrl: server.wsUrl,
+          port: server.port,
+          tokenFile,
+          pid: process.pid,
+        }) + '\n',
       );
       let stopping = false;
       const stop = async () => {
@@ -81,7 +88,9 @@ export function registerServeCommand(program: Command): void {
         const model = await engine.loadModel({ path: modelDir, executionProvider: flags.ep });
         if (model.notice) log('warn', model.notice);
         log('info', `model ${model.id} ready (${model.modelType}, ${model.executionProvider})`);
-        process.stdout.write(JSON.stringify({ event: 'ready', model: model.id, executionProvider: model.executionProvider }) + '\n');
+        process.stdout.write(
+          JSON.stringify({ event: 'ready', model: model.id, executionProvider: model.executionProvider }) + '\n',
+        );
       } catch (err) {
         log('error', (err as Error).message);
         process.stdout.write(JSON.stringify({ event: 'model-error', message: (err as Error).message }) + '\n');

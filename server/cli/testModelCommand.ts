@@ -33,7 +33,12 @@ export function registerTestModelCommand(program: Command): void {
     .description('write a small random-weight llama, gemma or qwen2 model (tests and benchmarks; no downloads)')
     .requiredOption('--out <dir>', 'folder to write')
     .option('--type <type>', 'llama, gemma or qwen2', oneOf(['llama', 'gemma', 'qwen2'] as const), 'llama')
-    .option('--preset <size>', `sizes: ${Object.keys(TEST_MODEL_PRESETS).join(', ')}`, oneOf(Object.keys(TEST_MODEL_PRESETS) as (keyof typeof TEST_MODEL_PRESETS)[]), 'tiny')
+    .option(
+      '--preset <size>',
+      `sizes: ${Object.keys(TEST_MODEL_PRESETS).join(', ')}`,
+      oneOf(Object.keys(TEST_MODEL_PRESETS) as (keyof typeof TEST_MODEL_PRESETS)[]),
+      'tiny',
+    )
     .option('--hidden <n>', 'hidden size', intArg)
     .option('--layers <n>', 'decoder layers', intArg)
     .option('--heads <n>', 'attention heads', intArg)

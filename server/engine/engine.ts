@@ -69,7 +69,10 @@ export class Engine {
     return [...this.models.values()].map((m) => m.info);
   }
 
-  async loadModel(path: string, opts: { id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean } = {}): Promise<ModelInfo> {
+  async loadModel(
+    path: string,
+    opts: { id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean } = {},
+  ): Promise<ModelInfo> {
     let spec: ModelSpec;
     try {
       spec = readModelFolder(path);
@@ -148,7 +151,9 @@ export class Engine {
     if (!model) {
       throw new EngineError(
         ErrorCodes.ModelNotLoaded,
-        id === null ? 'no model is loaded' : `model "${id}" is not loaded (loaded: ${[...this.models.keys()].join(', ') || 'none'})`,
+        id === null
+          ? 'no model is loaded'
+          : `model "${id}" is not loaded (loaded: ${[...this.models.keys()].join(', ') || 'none'})`,
       );
     }
     return model;
@@ -178,7 +183,10 @@ export class Engine {
     const promptIds = model.tokenizer.encode(prompt);
     const ids = [...promptIds, ...model.tokenizer.encodePlain(input.continuation), model.spec.eosTokenIds[0]!];
     if (ids.length > model.spec.contextLength) {
-      throw new EngineError(ErrorCodes.ContextOverflow, `scoring needs ${ids.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`);
+      throw new EngineError(
+        ErrorCodes.ContextOverflow,
+        `scoring needs ${ids.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`,
+      );
     }
     return { ...(await model.scheduler.score(ids, promptIds.length)), model: model.info.id };
   }

@@ -50,7 +50,7 @@ export function chooseProvider(requested: ExecutionProvider = 'cpu'): ProviderCh
   if (available.includes(requested)) return { provider: requested, notice: null };
   const hint =
     requested === 'cuda'
-      ? ' The CUDA provider is fetched by onnxruntime-node\'s installer on a machine with internet, CUDA 12 and cuDNN 9.'
+      ? " The CUDA provider is fetched by onnxruntime-node's installer on a machine with internet, CUDA 12 and cuDNN 9."
       : '';
   return {
     provider: 'cpu',

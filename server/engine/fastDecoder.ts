@@ -45,7 +45,9 @@ export class FastDecoder {
     for (let i = 0; i < spec.layers; i++) {
       if (!outputs.has(`new.${i}.key`) || !outputs.has(`new.${i}.value`)) {
         await session.release();
-        throw new Error(`${spec.onnxPath}: output new.${i}.key/value is missing; not a fast-layout graph for ${spec.layers} layers`);
+        throw new Error(
+          `${spec.onnxPath}: output new.${i}.key/value is missing; not a fast-layout graph for ${spec.layers} layers`,
+        );
       }
     }
     return new FastDecoder(session, spec);
@@ -63,8 +65,16 @@ export class FastDecoder {
       past_bias: new ort.Tensor('float32', input.pastBias, [batch, 1, 1, capacity]),
     };
     for (let i = 0; i < this.spec.layers; i++) {
-      feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', input.pastKeys[i]!.subarray(0, cacheSize), cacheDims);
-      feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', input.pastValues[i]!.subarray(0, cacheSize), cacheDims);
+      feeds[`past_key_values.${i}.key`] = new ort.Tensor(
+        'float32',
+        input.pastKeys[i]!.subarray(0, cacheSize),
+        cacheDims,
+      );
+      feeds[`past_key_values.${i}.value`] = new ort.Tensor(
+        'float32',
+        input.pastValues[i]!.subarray(0, cacheSize),
+        cacheDims,
+      );
     }
     const out = await this.session.run(feeds);
     const newKeys: Float32Array[] = [];

@@ -92,8 +92,12 @@ export class EngineHost implements AlignerService {
     this.calls.clear();
   }
 
-  private call<T>(msg: WithoutCallId<HostToWorker>, hooks: Omit<PendingCall, 'resolve' | 'reject'> = {}): { callId: number; result: Promise<T> } {
-    if (this.closed) return { callId: -1, result: Promise.reject(new EngineError(ErrorCodes.InternalError, 'engine is closed')) };
+  private call<T>(
+    msg: WithoutCallId<HostToWorker>,
+    hooks: Omit<PendingCall, 'resolve' | 'reject'> = {},
+  ): { callId: number; result: Promise<T> } {
+    if (this.closed)
+      return { callId: -1, result: Promise.reject(new EngineError(ErrorCodes.InternalError, 'engine is closed')) };
     const callId = this.nextCallId++;
     const result = new Promise<T>((resolve, reject) => {
       this.calls.set(callId, { resolve: resolve as (v: unknown) => void, reject, ...hooks });
@@ -170,7 +174,8 @@ export class EngineHost implements AlignerService {
     let promptTokens = 0;
     let completionTokens = 0;
     const { signal } = callbacks;
-    if (signal?.aborted) return this.cancelledResult(input.requestId, model, text, 0, promptTokens, arrived, firstDeltaAt);
+    if (signal?.aborted)
+      return this.cancelledResult(input.requestId, model, text, 0, promptTokens, arrived, firstDeltaAt);
     const { callId, result } = this.call<CorrectionReply>(
       { type: 'correct', input },
       {
@@ -191,7 +196,9 @@ export class EngineHost implements AlignerService {
     const cancelled = new Promise<CorrectResult>((resolve) => {
       const onAbort = () => {
         this.worker.postMessage({ type: 'cancel', callId } satisfies HostToWorker);
-        resolve(this.cancelledResult(input.requestId, model, text, completionTokens, promptTokens, arrived, firstDeltaAt));
+        resolve(
+          this.cancelledResult(input.requestId, model, text, completionTokens, promptTokens, arrived, firstDeltaAt),
+        );
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       void result.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => undefined);

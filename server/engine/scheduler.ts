@@ -138,7 +138,8 @@ export class Scheduler {
         stopFilter: new StopStringFilter(req.stops),
         cancelled: false,
         done: false,
-        drafter: this.backend.multiToken && opts.speculationMaxBatch > 0 ? new PromptLookupDrafter(req.promptIds) : null,
+        drafter:
+          this.backend.multiToken && opts.speculationMaxBatch > 0 ? new PromptLookupDrafter(req.promptIds) : null,
         resolve,
         reject,
       };
@@ -238,14 +239,18 @@ export class Scheduler {
         if (this.rows.length > 0) await this.decodeStep();
       } catch (err) {
         // A failing session run fails the requests it touched, never the server.
-        const error = err instanceof EngineError ? err : new EngineError(ErrorCodes.InternalError, `inference failed: ${(err as Error).message}`);
+        const error =
+          err instanceof EngineError
+            ? err
+            : new EngineError(ErrorCodes.InternalError, `inference failed: ${(err as Error).message}`);
         for (const seq of [...this.rows, ...this.joining, ...(prefill ? [prefill] : [])]) {
           if (!seq.done) {
             seq.done = true;
             seq.reject(error);
           }
         }
-        for (const seq of [...this.rows, ...this.joining, ...(prefill ? [prefill] : [])]) this.backend.release(seq.slot);
+        for (const seq of [...this.rows, ...this.joining, ...(prefill ? [prefill] : [])])
+          this.backend.release(seq.slot);
         this.rows = [];
         this.joining = [];
         this.prefilling = null;
@@ -289,7 +294,9 @@ export class Scheduler {
   private async decodeStep(): Promise<void> {
     const t0 = performance.now();
     const speculate = this.rows.length <= this.opts.speculationMaxBatch;
-    const drafts = this.rows.map((seq) => (speculate && seq.drafter ? seq.drafter.propose(seq.generated, this.draftLimit(seq)) : []));
+    const drafts = this.rows.map((seq) =>
+      speculate && seq.drafter ? seq.drafter.propose(seq.generated, this.draftLimit(seq)) : [],
+    );
     const width = 1 + drafts.reduce((m, d) => Math.max(m, d.length), 0);
     // Rows with shorter drafts are padded with their last token; what the padding computes is dropped.
     const tokens = this.rows.map((seq, r) => {

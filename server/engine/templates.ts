@@ -26,12 +26,7 @@ export function questionWithContext(question: string, context: ChatTurn[] = []):
   return [...turns, fill(c.question, { question })].join(c.separator);
 }
 
-export function buildPrompt(
-  template: TemplateName,
-  question: string,
-  answer: string,
-  context?: ChatTurn[],
-): string {
+export function buildPrompt(template: TemplateName, question: string, answer: string, context?: ChatTurn[]): string {
   const text = templateFile.templates[template];
   if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);
   return fill(text, { question: questionWithContext(question, context), answer });

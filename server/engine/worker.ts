@@ -44,7 +44,11 @@ port.on('message', (msg: HostToWorker) => {
   switch (msg.type) {
     case 'load':
       void reply(msg.callId, () =>
-        engine.loadModel(msg.path, { id: msg.id, executionProvider: msg.executionProvider, makeDefault: msg.makeDefault }),
+        engine.loadModel(msg.path, {
+          id: msg.id,
+          executionProvider: msg.executionProvider,
+          makeDefault: msg.makeDefault,
+        }),
       );
       break;
     case 'unload':
@@ -53,9 +57,16 @@ port.on('message', (msg: HostToWorker) => {
     case 'correct':
       void reply(msg.callId, async () => {
         const prepared = engine.prepare(msg.input);
-        const handle = engine.start(prepared, (delta, tokens) => post({ type: 'delta', callId: msg.callId, delta, tokens }));
+        const handle = engine.start(prepared, (delta, tokens) =>
+          post({ type: 'delta', callId: msg.callId, delta, tokens }),
+        );
         inFlight.set(msg.callId, handle);
-        post({ type: 'started', callId: msg.callId, model: prepared.model.info.id, promptTokens: prepared.promptIds.length });
+        post({
+          type: 'started',
+          callId: msg.callId,
+          model: prepared.model.info.id,
+          promptTokens: prepared.promptIds.length,
+        });
         postState();
         try {
           return { ...(await handle.result), model: prepared.model.info.id };

@@ -4,7 +4,14 @@ import type { CorrectionInput, ScoreInput } from './api.js';
 import type { EngineOptions, SequenceResult } from './engine.js';
 
 export type HostToWorker =
-  | { type: 'load'; callId: number; path: string; id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean }
+  | {
+      type: 'load';
+      callId: number;
+      path: string;
+      id?: string;
+      executionProvider?: ExecutionProvider;
+      makeDefault?: boolean;
+    }
   | { type: 'unload'; callId: number; id: string }
   | { type: 'correct'; callId: number; input: CorrectionInput }
   | { type: 'score'; callId: number; input: ScoreInput }

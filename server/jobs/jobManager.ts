@@ -122,9 +122,13 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
       const timer = setTimeout(() => this.killGroup(run.child, 'SIGKILL'), this.opts.killGraceMs ?? 5000);
       run.child.once('exit', () => clearTimeout(timer));
     } else {
-      throw new EngineError(ErrorCodes.JobError, `job ${id} is ${job.status}; only queued or running jobs can be cancelled`, {
-        status: job.status,
-      });
+      throw new EngineError(
+        ErrorCodes.JobError,
+        `job ${id} is ${job.status}; only queued or running jobs can be cancelled`,
+        {
+          status: job.status,
+        },
+      );
     }
     return job;
   }
@@ -132,7 +136,9 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
   resume(id: string): JobInfo {
     const job = this.require(id);
     if (!job.resumable || ACTIVE.has(job.status)) {
-      throw new EngineError(ErrorCodes.JobError, `job ${id} is ${job.status} and cannot be resumed`, { status: job.status });
+      throw new EngineError(ErrorCodes.JobError, `job ${id} is ${job.status} and cannot be resumed`, {
+        status: job.status,
+      });
     }
     this.resumeRequested.add(id);
     job.status = 'queued';
@@ -235,7 +241,13 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
     });
     child.on('close', (code, signal) => {
       this.running.delete(job.id);
-      const status = run.cancelRequested ? 'cancelled' : this.closed ? 'interrupted' : code === 0 ? 'succeeded' : 'failed';
+      const status = run.cancelRequested
+        ? 'cancelled'
+        : this.closed
+          ? 'interrupted'
+          : code === 0
+            ? 'succeeded'
+            : 'failed';
       const error = status === 'failed' ? (run.lastError ?? `exited with ${code ?? signal}`) : null;
       this.finish(job, status, code, error);
       if (status === 'succeeded') void this.afterSuccess(job);
@@ -276,7 +288,10 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
       await this.opts.service.loadModel({ path: job.artifacts.modelDir!, id: job.name, makeDefault: true });
       this.emit('event', { jobId: job.id, event: { event: 'model-loaded', model: job.name } });
     } catch (err) {
-      this.emit('event', { jobId: job.id, event: { event: 'error', message: `hot-load failed: ${(err as Error).message}` } });
+      this.emit('event', {
+        jobId: job.id,
+        event: { event: 'error', message: `hot-load failed: ${(err as Error).message}` },
+      });
     }
   }
 

@@ -1,7 +1,19 @@
 // The run registry on disk: one folder per job under <stateDir>/runs/<id>/ holding job.json (config,
 // status), events.jsonl (every JSON progress event) and log.txt (the child's stderr). It outlives
 // server and editor restarts; a job that was running when its server died is marked interrupted.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { JobInfo } from '../protocol/index.js';
 

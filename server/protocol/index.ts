@@ -56,7 +56,11 @@ export const GenerationOptionsSchema = z
     topP: z.number().gt(0).max(1),
     /** 0 disables top-k. */
     topK: z.number().int().min(0).max(100_000),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
     repetitionPenalty: z.number().min(0.5).max(5),
     stop: z.array(z.string().min(1).max(256)).max(16),
   })
@@ -122,7 +126,10 @@ export interface ServerInfo {
 export const InitializeParamsSchema = z
   .object({
     protocolVersion: z.number().int().min(0),
-    client: z.object({ name: z.string().max(200), version: z.string().max(100) }).strict().optional(),
+    client: z
+      .object({ name: z.string().max(200), version: z.string().max(100) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
@@ -164,9 +171,7 @@ export const ModelsLoadRequest = new RequestType<ModelsLoadParams, ModelInfo, vo
 
 export const ModelsUnloadParamsSchema = z.object({ id: z.string().min(1).max(200) }).strict();
 export type ModelsUnloadParams = z.infer<typeof ModelsUnloadParamsSchema>;
-export const ModelsUnloadRequest = new RequestType<ModelsUnloadParams, { unloaded: boolean }, void>(
-  'models/unload',
-);
+export const ModelsUnloadRequest = new RequestType<ModelsUnloadParams, { unloaded: boolean }, void>('models/unload');
 
 export const CorrectParamsSchema = z
   .object({
@@ -218,7 +223,6 @@ export const CancelParamsSchema = z.object({ requestId: z.string().min(1).max(20
 export type CancelParams = z.infer<typeof CancelParamsSchema>;
 export const CancelRequest = new RequestType<CancelParams, { cancelled: boolean }, void>('cancel');
 
-
 // ---------------------------------------------------------------- jobs (training, export, evaluation)
 export const JobKindSchema = z.enum(['train', 'export', 'eval']);
 export type JobKind = z.infer<typeof JobKindSchema>;
@@ -229,7 +233,11 @@ export const TrainJobConfigSchema = z
   .object({
     data: z.array(pathString).min(1).max(64),
     val: pathString.optional(),
-    preset: z.string().regex(/^[a-z0-9_-]+$/).max(40).optional(),
+    preset: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/)
+      .max(40)
+      .optional(),
     base: pathString.optional(),
     modelType: z.enum(['llama', 'gemma', 'qwen2']).optional(),
     maxSteps: z.number().int().min(1).max(10_000_000).optional(),

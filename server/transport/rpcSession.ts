@@ -108,7 +108,8 @@ export class RpcSession {
   }
 
   private requireJobs(): JobService {
-    if (!this.jobs) throw new ResponseError(ErrorCodes.JobsUnavailable, 'this server was started without a job manager');
+    if (!this.jobs)
+      throw new ResponseError(ErrorCodes.JobsUnavailable, 'this server was started without a job manager');
     return this.jobs;
   }
 

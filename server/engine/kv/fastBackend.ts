@@ -68,7 +68,11 @@ export class FastBackend implements KvBackend {
       lastRow = s.row;
     });
     const maxLength = slots.reduce((m, s) => Math.max(m, s.length), 0);
-    this.batch.ensure(slots.length, maxLength + 1, this.rows.map((s) => s.length));
+    this.batch.ensure(
+      slots.length,
+      maxLength + 1,
+      this.rows.map((s) => s.length),
+    );
     slots.forEach((s, i) => {
       if (s.row === -1) {
         if (!s.own && s.length > 0) throw new Error(`slot ${s.id} joins the batch without a cache`);
@@ -81,7 +85,11 @@ export class FastBackend implements KvBackend {
     for (const s of this.rows) if (!slots.includes(s)) s.row = -1;
     slots.forEach((s, i) => (s.row = i));
     this.rows = [...slots];
-    this.batch.shrinkTo(Math.max(slots.length, 1), maxLength + 1, this.rows.map((s) => s.length));
+    this.batch.shrinkTo(
+      Math.max(slots.length, 1),
+      maxLength + 1,
+      this.rows.map((s) => s.length),
+    );
   }
 
   async decode(tokens: number[][]): Promise<Float32Array> {
@@ -90,7 +98,11 @@ export class FastBackend implements KvBackend {
       throw new Error('decode() needs the same number of tokens for every batch row');
     }
     const maxLength = this.rows.reduce((m, s) => Math.max(m, s.length), 0);
-    this.batch.ensure(this.rows.length, maxLength + count, this.rows.map((s) => s.length));
+    this.batch.ensure(
+      this.rows.length,
+      maxLength + count,
+      this.rows.map((s) => s.length),
+    );
     const capacity = this.batch.capacity;
     const out = await this.decoder.step({
       batch: this.rows.length,

@@ -54,12 +54,29 @@ export class KvBuffer {
   copyRowFrom(src: KvBuffer, fromRow: number, toRow: number, length: number): void {
     for (let l = 0; l < this.shape.layers; l++) {
       copyPositions(src.keys[l]!, fromRow, src.capacity, this.keys[l]!, toRow, this.capacity, 0, length, this.shape);
-      copyPositions(src.values[l]!, fromRow, src.capacity, this.values[l]!, toRow, this.capacity, 0, length, this.shape);
+      copyPositions(
+        src.values[l]!,
+        fromRow,
+        src.capacity,
+        this.values[l]!,
+        toRow,
+        this.capacity,
+        0,
+        length,
+        this.shape,
+      );
     }
   }
 
   /** Writes a step's new keys/values ([batch, kvHeads, seq, headDim] per layer) for `batchRow` at `position`. */
-  writeNew(newKeys: Float32Array[], newValues: Float32Array[], batchRow: number, seq: number, row: number, position: number): void {
+  writeNew(
+    newKeys: Float32Array[],
+    newValues: Float32Array[],
+    batchRow: number,
+    seq: number,
+    row: number,
+    position: number,
+  ): void {
     for (let l = 0; l < this.shape.layers; l++) {
       copyPositions(newKeys[l]!, batchRow, seq, this.keys[l]!, row, this.capacity, position, seq, this.shape);
       copyPositions(newValues[l]!, batchRow, seq, this.values[l]!, row, this.capacity, position, seq, this.shape);

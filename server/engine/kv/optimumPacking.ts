@@ -19,7 +19,14 @@ export interface PackedCache {
   pads: number[];
 }
 
-function copyRow(src: ort.Tensor, from: CacheRow, dst: Float32Array, dstRow: number, dstPast: number, dstPad: number): void {
+function copyRow(
+  src: ort.Tensor,
+  from: CacheRow,
+  dst: Float32Array,
+  dstRow: number,
+  dstPast: number,
+  dstPad: number,
+): void {
   const [, heads, srcPast, headDim] = src.dims as number[];
   const data = src.data as Float32Array;
   for (let h = 0; h < heads!; h++) {

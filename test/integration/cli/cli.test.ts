@@ -11,7 +11,8 @@ import { readTokenFile } from '../../../server/transport/auth.js';
 import { testModel } from '../../helpers/testModels.js';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'aligner.js');
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
 
 test('make-test-model writes a model that `correct` runs, streaming or as JSON', async () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'aligner-cli-')), 'qwen');
@@ -46,9 +47,13 @@ test('bad flags and bad model folders get one clear line and a non-zero exit', a
 test('serve announces where it listens, writes a 0600 token file, serves a correction, stops on SIGTERM', async () => {
   const state = mkdtempSync(join(tmpdir(), 'aligner-serve-'));
   const tokenFile = join(state, 'server.token');
-  const child = spawn(process.execPath, [BIN, 'serve', '--model', await testModel('llama'), '--port', '0', '--token-file', tokenFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--model', await testModel('llama'), '--port', '0', '--token-file', tokenFile],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   try {
@@ -67,7 +72,12 @@ test('serve announces where it listens, writes a 0600 token file, serves a corre
     assert.ok(!stderr.includes(token), 'the token is never logged');
     const client = await connectAligner(String(listening.wsUrl), token);
     try {
-      const r = await client.correct({ requestId: 'cli-1', question: 'Q', answer: 'A', generation: { maxNewTokens: 8, temperature: 0 } });
+      const r = await client.correct({
+        requestId: 'cli-1',
+        question: 'Q',
+        answer: 'A',
+        generation: { maxNewTokens: 8, temperature: 0 },
+      });
       assert.ok(r.usage.completionTokens > 0);
     } finally {
       await client.close();

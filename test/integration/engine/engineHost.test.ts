@@ -30,7 +30,10 @@ test('streams deltas that add up to the final text, with usage and timings', asy
   const indices: number[] = [];
   const r = await h.correct(request('s1'), { onDelta: (d, i) => (deltas.push(d), indices.push(i)) });
   assert.equal(deltas.join(''), r.text);
-  assert.deepEqual(indices, deltas.map((_, i) => i));
+  assert.deepEqual(
+    indices,
+    deltas.map((_, i) => i),
+  );
   assert.ok(['stop', 'length'].includes(r.finishReason));
   assert.equal(r.usage.completionTokens, r.tokenIds!.length);
   assert.ok(r.usage.promptTokens > 10);
@@ -40,7 +43,9 @@ test('streams deltas that add up to the final text, with usage and timings', asy
 
 test('greedy decoding is deterministic, and concurrent requests equal the same requests run alone', async () => {
   const h = await host();
-  const reqs = Array.from({ length: 8 }, (_, i) => request(`c${i}`, { question: `Question number ${i}: ${'why '.repeat(i * 3)}?` }));
+  const reqs = Array.from({ length: 8 }, (_, i) =>
+    request(`c${i}`, { question: `Question number ${i}: ${'why '.repeat(i * 3)}?` }),
+  );
   const alone = [];
   for (const r of reqs) alone.push(await h.correct(r));
   const together = await Promise.all(reqs.map((r) => h.correct({ ...r, requestId: r.requestId + 'b' })));
@@ -101,12 +106,18 @@ test('seeded sampling reproduces; bad input gets typed errors', async () => {
   const a = await h.correct(request('r1', sampled));
   const b = await h.correct(request('r2', sampled));
   assert.deepEqual(a.tokenIds, b.tokenIds);
-  await assert.rejects(h.correct(request('r3', { model: 'nope' })), (e: EngineError) => e.code === ErrorCodes.ModelNotLoaded);
+  await assert.rejects(
+    h.correct(request('r3', { model: 'nope' })),
+    (e: EngineError) => e.code === ErrorCodes.ModelNotLoaded,
+  );
   await assert.rejects(
     h.correct(request('r4', { answer: 'long '.repeat(5000) })),
     (e: EngineError) => e.code === ErrorCodes.ContextOverflow,
   );
-  await assert.rejects(h.loadModel({ path: '/nonexistent/model' }), (e: EngineError) => e.code === ErrorCodes.ModelLoadFailed && /does not exist/.test(e.message));
+  await assert.rejects(
+    h.loadModel({ path: '/nonexistent/model' }),
+    (e: EngineError) => e.code === ErrorCodes.ModelLoadFailed && /does not exist/.test(e.message),
+  );
 });
 
 test('an unavailable execution provider falls back to CPU with a notice', async () => {
@@ -125,5 +136,8 @@ test('score gives the log-likelihood of a continuation; the greedy correction is
   const other = await h.score({ ...base, continuation: 'zq xv kw pj' });
   assert.ok(own.logprob < 0 && Number.isFinite(own.logprob));
   assert.ok(own.tokens > 1);
-  assert.ok(own.logprob / own.tokens > other.logprob / other.tokens, `${own.logprob / own.tokens} vs ${other.logprob / other.tokens}`);
+  assert.ok(
+    own.logprob / own.tokens > other.logprob / other.tokens,
+    `${own.logprob / own.tokens} vs ${other.logprob / other.tokens}`,
+  );
 });

@@ -36,7 +36,7 @@ async function incremental(d: OnnxDecoder, seq: number[], prefill: number, chunk
   let past: LayerCache[] = d.emptyCache(1);
   let logits = new Float32Array();
   const v = d.spec.vocabSize;
-  for (let pos = 0; pos < seq.length; ) {
+  for (let pos = 0; pos < seq.length;) {
     const n = pos < prefill ? Math.min(chunk, prefill - pos) : 1;
     const part = seq.slice(pos, pos + n);
     const out = await d.step({

@@ -24,7 +24,10 @@ test('a missing file or a bad field is named in the error', async () => {
   const dir = await copyOfModel();
   try {
     rmSync(join(dir, 'tokenizer.json'));
-    assert.throws(() => readModelFolder(dir), (e: Error) => e instanceof ModelFolderError && /tokenizer\.json is missing/.test(e.message));
+    assert.throws(
+      () => readModelFolder(dir),
+      (e: Error) => e instanceof ModelFolderError && /tokenizer\.json is missing/.test(e.message),
+    );
     cpSync(join(await testModel('llama'), 'tokenizer.json'), join(dir, 'tokenizer.json'));
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'mamba' }));

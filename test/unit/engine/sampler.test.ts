@@ -24,8 +24,20 @@ test('temperature 0 is greedy; top-k 1 is greedy at any temperature', () => {
 test('the same seed reproduces the same samples; top-p keeps only the nucleus', () => {
   const logits = new Float32Array([3, 2.9, 0, -5, 1]);
   const cfg = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1 };
-  const a = Array.from({ length: 30 }, ((r) => () => sampleToken(logits, cfg, r))(seededRandom(7)));
-  const b = Array.from({ length: 30 }, ((r) => () => sampleToken(logits, cfg, r))(seededRandom(7)));
+  const a = Array.from(
+    { length: 30 },
+    (
+      (r) => () =>
+        sampleToken(logits, cfg, r)
+    )(seededRandom(7)),
+  );
+  const b = Array.from(
+    { length: 30 },
+    (
+      (r) => () =>
+        sampleToken(logits, cfg, r)
+    )(seededRandom(7)),
+  );
   assert.deepEqual(a, b);
   const counts = new Map<number, number>();
   const r = seededRandom(3);
