@@ -5,6 +5,7 @@ import { registerCorrectCommand } from './correctCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 import { registerTestModelCommand } from './testModelCommand.js';
 import { registerEvalCommand } from './evalCommand.js';
+import { registerConvertCommand } from './convertCommand.js';
 
 const program = new Command('aligner')
   .description('Aligner: correct LLM answers with a small local model')
@@ -15,6 +16,7 @@ registerCorrectCommand(program);
 registerServeCommand(program);
 registerTestModelCommand(program);
 registerEvalCommand(program);
+registerConvertCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,9 @@
 // Builds the ONNX graph of a decoder-only transformer with the same inputs, outputs and math as an
 // Optimum export of Hugging Face's LlamaForCausalLM / GemmaForCausalLM / Qwen2ForCausalLM (eager
-// attention, fp32), with random weights. Only standard opset-17 ops are used, so any ORT EP runs it.
+// attention, fp32), with random weights or, through a WeightSource, a checkpoint's weights. Only
+// standard opset-17 ops are used, so any ORT EP runs it.
 import { DataType, type GraphBuilder } from './onnxGraph.js';
-import type { Rng } from './rng.js';
+import { Rng } from './rng.js';
 import type { ModelDims } from './types.js';
 
 /** Additive mask value for blocked keys: finite (like HF's finfo.min) so fully padded rows stay NaN-free. */
@@ -24,7 +25,35 @@ export interface DecoderBuildResult {
   parameters: number;
 }
 
-export function buildDecoderGraph(g: GraphBuilder, d: ModelDims, rng: Rng): DecoderBuildResult {
+/**
+ * Where the weights come from. Tensors are asked for by HF name in the graph's layout (linear
+ * weights [in, out], i.e. HF's transposed) and in a fixed order; `init` is the spread of the random
+ * init, which a checkpoint source ignores.
+ */
+export interface WeightSource {
+  weight(name: string, dims: number[], init: { std: number; mean: number }): Float32Array;
+}
+
+/** Seeded random weights: the test models. */
+export function randomWeights(rng: Rng): WeightSource {
+  return {
+    weight: (_name, dims, init) =>
+      rng.fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), init.std, init.mean),
+  };
+}
+
+export interface DecoderBuildOptions {
+  /** Rotary inverse frequencies (e.g. with llama3 rope scaling); default theta^(-2j/D). */
+  invFreq?: Float32Array;
+}
+
+export function buildDecoderGraph(
+  g: GraphBuilder,
+  d: ModelDims,
+  source: WeightSource | Rng,
+  opts: DecoderBuildOptions = {},
+): DecoderBuildResult {
+  const weights = source instanceof Rng ? randomWeights(source) : source;
   const H = d.hiddenSize;
   const D = d.headDim;
   const qDim = d.heads * D;
@@ -34,7 +63,8 @@ export function buildDecoderGraph(g: GraphBuilder, d: ModelDims, rng: Rng): Deco
   let parameters = 0;
 
   const weight = (name: string, dims: number[], std: number, mean = 0): string => {
-    const data = rng.fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), std, mean);
+    const data = weights.weight(name, dims, { std, mean });
+    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`weight ${name}: expected dims ${dims}`);
     parameters += data.length;
     return g.initFloat(name, dims, data);
   };
@@ -73,11 +103,8 @@ export function buildDecoderGraph(g: GraphBuilder, d: ModelDims, rng: Rng): Deco
   if (isGemma) x = g.op('Mul', [x, f32(Math.sqrt(H))]); // Gemma scales embeddings by sqrt(hidden_size)
 
   // ---- rotary tables, shared by all layers: cos/sin [B, 1, S, D] (HF rotate_half layout)
-  const invFreq = new Float32Array(D / 2);
-  for (let j = 0; j < D / 2; j++) {
-    const exponent = Math.fround(Math.fround(2 * j) / D);
-    invFreq[j] = Math.fround(1 / Math.fround(Math.pow(d.ropeTheta, exponent)));
-  }
+  const invFreq = opts.invFreq ?? defaultInvFreq(d.ropeTheta, D);
+  if (invFreq.length !== D / 2) throw new Error(`invFreq needs ${D / 2} values`);
   const invFreqName = g.initFloat('model.rotary_emb.inv_freq', [D / 2], invFreq);
   const posF = g.op('Cast', [positionIds], { to: DataType.FLOAT });
   const freqs = g.op('Mul', [g.op('Unsqueeze', [posF, i64([2])]), invFreqName]); // [B, S, D/2]
@@ -186,4 +213,14 @@ export function buildDecoderGraph(g: GraphBuilder, d: ModelDims, rng: Rng): Deco
     g.output(`present.${i}.value`, DataType.FLOAT, [batch, d.kvHeads, 'total_sequence_length', D]);
   }
   return { parameters };
+}
+
+/** HF's inv_freq = 1 / theta^(2j / D), in float32 steps like torch. */
+function defaultInvFreq(theta: number, D: number): Float32Array {
+  const invFreq = new Float32Array(D / 2);
+  for (let j = 0; j < D / 2; j++) {
+    const exponent = Math.fround(Math.fround(2 * j) / D);
+    invFreq[j] = Math.fround(1 / Math.fround(Math.pow(theta, exponent)));
+  }
+  return invFreq;
 }

@@ -1,10 +1,13 @@
 // Writes a small random-weight decoder-only model folder in the Hugging Face + Optimum ONNX layout
 // (config.json, tokenizer files, onnx/model.onnx), so the engine and its tests can run real
-// llama / gemma / qwen2 shaped models without downloads.
+// llama / gemma / qwen2 shaped models without downloads. model.safetensors holds the same weights
+// as an HF checkpoint, so the folder is also a source for `aligner convert` and for transformers.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hfWeightSpecs, onnxToHf } from '../convert/hfWeights.js';
+import { SafetensorsWriter } from '../convert/safetensors.js';
 import { buildTokenizerFiles } from './bpeTokenizer.js';
-import { buildDecoderGraph } from './decoderGraph.js';
+import { buildDecoderGraph, randomWeights, type WeightSource } from './decoderGraph.js';
 import { buildGenerationConfig, buildHfConfig } from './hfConfig.js';
 import { GraphBuilder } from './onnxGraph.js';
 import { Rng } from './rng.js';
@@ -28,6 +31,8 @@ export interface TestModelOptions {
   ropeTheta?: number;
   /** Weights in onnx/model.onnx_data; default: only when weights exceed 512 MB (protobuf's 2 GB cap). */
   externalData?: boolean;
+  /** Also write the weights as an fp32 HF checkpoint, model.safetensors (default true). */
+  safetensors?: boolean;
 }
 
 export interface TestModelSummary {
@@ -130,7 +135,32 @@ export async function writeTestModel(opts: TestModelOptions): Promise<TestModelS
   const dataPath = join(onnxDir, 'model.onnx_data');
   rmSync(dataPath, { force: true }); // never leave a stale data file next to an inline model
   const g = new GraphBuilder(external ? { path: dataPath } : undefined);
-  const built = buildDecoderGraph(g, d, new Rng(opts.seed ?? 1234));
+  const random = randomWeights(new Rng(opts.seed ?? 1234));
+  const stPath = join(dir, 'model.safetensors');
+  rmSync(stPath, { force: true });
+  // Each weight goes to the checkpoint (HF layout) as it is drawn, so big presets stream to disk.
+  const st =
+    opts.safetensors === false
+      ? null
+      : SafetensorsWriter.create(
+          stPath,
+          hfWeightSpecs(d).map((t) => ({ ...t, dtype: 'F32' as const })),
+        );
+  const source: WeightSource = {
+    weight(name, dims, init) {
+      const data = random.weight(name, dims, init);
+      st?.write(name, onnxToHf(name, dims, data));
+      return data;
+    },
+  };
+  let built;
+  try {
+    built = buildDecoderGraph(g, d, source);
+  } catch (err) {
+    st?.abort();
+    throw err;
+  }
+  st?.close();
   if (built.parameters !== parameters)
     throw new Error(`internal: built ${built.parameters} parameters, expected ${parameters}`);
   writeFileSync(join(onnxDir, 'model.onnx'), g.finish({ docString: `random-weight ${d.type} test model` }));

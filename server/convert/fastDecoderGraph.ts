@@ -1,0 +1,260 @@
+// The FAST decoder layout ("nocat"): the engine owns the KV cache, the graph never copies it.
+//
+// Contract (the engine is written against exactly this):
+//   inputs
+//     input_ids                    int64   [batch, seq]
+//     position_ids                 int64   [batch, seq]   absolute positions, < max_position_embeddings
+//     past_bias                    float32 [batch, 1, 1, capacity]
+//                                  0 where a cache slot holds a valid past token of that row,
+//                                  -3.4028234663852886e38 (float32 lowest) where not
+//     past_key_values.{i}.key      float32 [batch, kv_heads, capacity, head_dim]   (keys after rotary)
+//     past_key_values.{i}.value    float32 [batch, kv_heads, capacity, head_dim]
+//                                  inputs only: the engine's buffers, read zero-copy, never written
+//   outputs
+//     logits                       float32 [batch, seq, vocab]
+//     new.{i}.key, new.{i}.value   float32 [batch, kv_heads, seq, head_dim]
+//                                  K (after rotary) / V of the seq new tokens only; the engine copies
+//                                  them into its buffers at each row's length (and marks them valid
+//                                  in past_bias for the next call)
+//   semantics
+//     new token s of a row (at position_ids[b, s]) attends to that row's valid past slots (past_bias)
+//     and causally to the row's new tokens 0..s. Same math as the HF model, so greedy tokens equal
+//     the Optimum layout's. Rows with fewer new tokens can be right-padded (pad tokens only see
+//     earlier tokens, nothing real sees them; skip their new K/V and logits; give them in-range
+//     position_ids). capacity may differ between calls and may be 0 (a first prefill without buffers).
+//
+// Inside: past scores q.K_past^T + past_bias and new-token scores q.K_new^T + causal are joined
+// before one Softmax (no Concat of the cache). GQA without copying K/V: the G = heads / kv_heads
+// query heads of a KV head become extra query rows, [B, kv_heads, G*seq, D]. 1/sqrt(head_dim) is
+// folded into W_q (a separate scale Mul made q.K^T ~4x slower: ORT fuses it into a FusedMatMul that
+// misses MLAS's fast path). RMSNorm as SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization
+// (residual adds fused), rotary as com.microsoft.RotaryEmbedding with cos/sin caches sized to
+// max_position_embeddings. Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into
+// the norm weights, FastGelu (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
+// dtype: fp32; fp16 (weights stored fp16, Cast to fp32 in the graph, constant-folded by ORT at
+// load); int8 / int4 (every linear incl. lm_head as com.microsoft.MatMulNBits, block 32, symmetric,
+// accuracy_level 4; the embedding table fp16). All I/O stays float32 / int64 for every dtype.
+import { transpose } from './hfWeights.js';
+import type { ModelArch } from './modelConfig.js';
+import { MS_DOMAIN, TensorType, type OnnxModelBuilder } from './onnxModel.js';
+import { quantizeNBits, toFp16 } from './quantize.js';
+import { rotaryCaches } from './rope.js';
+
+export type FastDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
+
+/** float32 lowest: the "blocked" value of past_bias and of the causal mask. */
+export const FAST_MASK_VALUE = -3.4028234663852886e38;
+
+export const NBITS_BLOCK_SIZE = 32;
+export const NBITS_ACCURACY_LEVEL = 4;
+
+export interface FastBuildResult {
+  parameters: number;
+  /** Largest |stored - original| over all weights (0 for fp32). */
+  maxWeightError: number;
+}
+
+/** Weights in HF layout by HF name (linear weights [out, in]). */
+export type HfWeightGetter = (name: string) => Float32Array;
+
+export function buildFastDecoderGraph(
+  g: OnnxModelBuilder,
+  arch: ModelArch,
+  getWeight: HfWeightGetter,
+  dtype: FastDtype,
+): FastBuildResult {
+  const d = arch.dims;
+  const Hd = d.hiddenSize;
+  const D = d.headDim;
+  const nH = d.heads;
+  const nKv = d.kvHeads;
+  const G = nH / nKv;
+  const V = d.vocabSize;
+  const gemma = d.type === 'gemma';
+  const eps = { float: d.rmsNormEps };
+  const bits = dtype === 'int8' ? 8 : dtype === 'int4' ? 4 : 0;
+  let parameters = 0;
+  let maxWeightError = 0;
+
+  const read = (name: string) => {
+    const w = getWeight(name);
+    parameters += w.length;
+    return w;
+  };
+  const i64 = (v: number[]) => g.constI64(v);
+
+  /** y = x W^T (+ b) for HF's W [N, K], encoded per dtype. */
+  const linear = (
+    x: string,
+    name: string,
+    w: Float32Array,
+    N: number,
+    K: number,
+    bias?: Float32Array,
+    out?: string,
+  ): string => {
+    const yName = bias ? undefined : out;
+    let y: string;
+    if (bits) {
+      const q = quantizeNBits(w, N, K, bits as 4 | 8, NBITS_BLOCK_SIZE);
+      maxWeightError = Math.max(maxWeightError, q.maxError);
+      const qw = g.initializer(
+        `${name}.qweight`,
+        TensorType.UINT8,
+        [N, q.blocks, q.data.length / (N * q.blocks)],
+        q.data,
+      );
+      const sc = g.f32(`${name}.scales`, [N, q.blocks], q.scales);
+      const attrs = { K, N, bits, block_size: NBITS_BLOCK_SIZE, accuracy_level: NBITS_ACCURACY_LEVEL };
+      y = g.ms('MatMulNBits', [x, qw, sc], attrs, yName);
+    } else {
+      y = g.op('MatMul', [x, matrix(`${name}.weight_t`, transpose(w, N, K), [K, N])], undefined, yName);
+    }
+    return bias ? g.op('Add', [y, g.f32(`${name}.bias`, [N], bias)], undefined, out) : y;
+  };
+  /** A float matrix initializer: fp32, or fp16 + Cast (folded to fp32 by ORT at session creation). */
+  const matrix = (name: string, data: Float32Array, dims: number[]): string => {
+    if (dtype === 'fp32') return g.f32(name, dims, data);
+    return g.op('Cast', [fp16Init(name, data, dims)], { to: TensorType.FLOAT });
+  };
+  const fp16Init = (name: string, data: Float32Array, dims: number[]): string => {
+    const h = toFp16(data, name);
+    maxWeightError = Math.max(maxWeightError, h.maxError);
+    return g.initializer(`${name}.fp16`, TensorType.FLOAT16, dims, h.data);
+  };
+  /** Norm weights stay fp32 (tiny); Gemma's (1 + w) is folded in, as HF computes it in float32. */
+  const normWeight = (name: string) => {
+    const w = read(name);
+    return g.f32(name, [Hd], gemma ? w.map((v) => 1 + v) : w);
+  };
+
+  // ---- inputs and outputs
+  const B = 'batch_size';
+  const inputIds = g.input('input_ids', TensorType.INT64, [B, 'sequence_length']);
+  const positionIds = g.input('position_ids', TensorType.INT64, [B, 'sequence_length']);
+  const pastBias = g.input('past_bias', TensorType.FLOAT, [B, 1, 1, 'past_capacity']);
+  const past = Array.from({ length: d.layers }, (_, i) => ({
+    key: g.input(`past_key_values.${i}.key`, TensorType.FLOAT, [B, nKv, 'past_capacity', D]),
+    value: g.input(`past_key_values.${i}.value`, TensorType.FLOAT, [B, nKv, 'past_capacity', D]),
+  }));
+  g.output('logits', TensorType.FLOAT, [B, 'sequence_length', V]);
+  for (let i = 0; i < d.layers; i++)
+    for (const kind of ['key', 'value']) g.output(`new.${i}.${kind}`, TensorType.FLOAT, [B, nKv, 'sequence_length', D]);
+
+  // ---- per-call constants: causal mask over the G*S grouped query rows, and the score split sizes
+  const seqLen = g.op('Shape', [inputIds], { start: 1, end: 2 }); // [1]
+  const seqScalar = g.op('Squeeze', [seqLen, i64([0])]);
+  const zero = g.constI64([0], []);
+  const one = g.constI64([1], []);
+  // grouped query row r is token r mod S
+  const rowIdx = g.op('Mod', [g.op('Range', [zero, g.op('Mul', [seqScalar, g.constI64([G], [])]), one]), seqScalar]);
+  const keyIdx = g.op('Range', [zero, seqScalar, one]);
+  const future = g.op('Greater', [keyIdx, g.op('Unsqueeze', [rowIdx, i64([1])])]); // [G*S, S]
+  const causal = g.op('Where', [future, g.constF32(FAST_MASK_VALUE), g.constF32(0)]);
+  const capacity = g.op('Shape', [past[0].key], { start: 2, end: 3 });
+  const splitSizes = g.op('Concat', [capacity, seqLen], { axis: 0 });
+
+  const { cos, sin } = rotaryCaches(arch.invFreq, d.maxPositions);
+  const cosCache = g.f32('rotary.cos_cache', [d.maxPositions, D / 2], cos);
+  const sinCache = g.f32('rotary.sin_cache', [d.maxPositions, D / 2], sin);
+  const rotary = (t: string, heads: number) =>
+    g.ms('RotaryEmbedding', [t, positionIds, cosCache, sinCache], { interleaved: 0, num_heads: heads });
+
+  // ---- embeddings (fp16 table + Cast after the Gather for the compressed dtypes)
+  const embedW = read('model.embed_tokens.weight');
+  const embedTable =
+    dtype === 'fp32'
+      ? g.f32('model.embed_tokens.weight', [V, Hd], embedW)
+      : fp16Init('model.embed_tokens.weight', embedW, [V, Hd]);
+  let x = g.op('Gather', [embedTable, inputIds], { axis: 0 });
+  if (dtype !== 'fp32') x = g.op('Cast', [x], { to: TensorType.FLOAT });
+  // HF casts the normalizer to the hidden dtype: float32(sqrt(hidden)).
+  if (gemma) x = g.op('Mul', [x, g.constF32(Math.sqrt(Hd))]);
+
+  let residual = x;
+  let h = g.op('SimplifiedLayerNormalization', [x, normWeight('model.layers.0.input_layernorm.weight')], {
+    axis: -1,
+    epsilon: eps,
+  });
+  const qScale = 1 / Math.sqrt(D);
+  const headsOf = (t: string, n: number) =>
+    g.op('Transpose', [g.op('Reshape', [t, i64([0, 0, n, D])])], { perm: [0, 2, 1, 3] });
+
+  for (let i = 0; i < d.layers; i++) {
+    const p = `model.layers.${i}`;
+    const bias = (proj: string) => (arch.qkvBias ? read(`${p}.self_attn.${proj}_proj.bias`) : undefined);
+    const qb = bias('q');
+    const q = linear(
+      h,
+      `${p}.q_proj`,
+      read(`${p}.self_attn.q_proj.weight`).map((v) => v * qScale),
+      nH * D,
+      Hd,
+      qb?.map((v) => v * qScale),
+    );
+    const k = linear(h, `${p}.k_proj`, read(`${p}.self_attn.k_proj.weight`), nKv * D, Hd, bias('k'));
+    const v = linear(h, `${p}.v_proj`, read(`${p}.self_attn.v_proj.weight`), nKv * D, Hd, bias('v'));
+
+    let qh = headsOf(rotary(q, nH), nH); // [B, H, S, D]
+    if (G > 1) qh = g.op('Reshape', [qh, i64([0, nKv, -1, D])]); // [B, Hkv, G*S, D]
+    const kNew = g.node('Transpose', [g.op('Reshape', [rotary(k, nKv), i64([0, 0, nKv, D])])], {
+      attrs: { perm: [0, 2, 1, 3] },
+      outputs: [`new.${i}.key`],
+    })[0];
+    const vNew = g.node('Transpose', [g.op('Reshape', [v, i64([0, 0, nKv, D])])], {
+      attrs: { perm: [0, 2, 1, 3] },
+      outputs: [`new.${i}.value`],
+    })[0];
+    // Transpose + MatMul becomes FusedMatMul(transB): the cache itself is not copied.
+    const keysT = (t: string) => g.op('Transpose', [t], { perm: [0, 1, 3, 2] });
+    const pastScores = g.op('Add', [g.op('MatMul', [qh, keysT(past[i].key)]), pastBias]);
+    const newScores = g.op('Add', [g.op('MatMul', [qh, keysT(kNew)]), causal]);
+    const probs = g.op('Softmax', [g.op('Concat', [pastScores, newScores], { axis: -1 })], { axis: -1 });
+    const [pPast, pNew] = g.node('Split', [probs, splitSizes], { attrs: { axis: -1 }, outputs: 2 });
+    let ctx = g.op('Add', [g.op('MatMul', [pPast, past[i].value]), g.op('MatMul', [pNew, vNew])]);
+    if (G > 1) ctx = g.op('Reshape', [ctx, i64([0, nH, -1, D])]); // [B, H, S, D]
+    const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), i64([0, 0, nH * D])]);
+    const o = linear(merged, `${p}.o_proj`, read(`${p}.self_attn.o_proj.weight`), Hd, nH * D);
+
+    const [h2, , , sum1] = g.node(
+      'SkipSimplifiedLayerNormalization',
+      [o, residual, normWeight(`${p}.post_attention_layernorm.weight`)],
+      {
+        attrs: { epsilon: eps },
+        outputs: [g.fresh(`${p}.post_norm`), '', '', g.fresh(`${p}.attn_residual`)],
+        domain: MS_DOMAIN,
+      },
+    );
+    const F = d.intermediateSize;
+    const gate = linear(h2, `${p}.gate_proj`, read(`${p}.mlp.gate_proj.weight`), F, Hd);
+    const up = linear(h2, `${p}.up_proj`, read(`${p}.mlp.up_proj.weight`), F, Hd);
+    const act =
+      arch.activation === 'gelu_tanh' ? g.ms('FastGelu', [gate]) : g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
+    const down = linear(g.op('Mul', [act, up]), `${p}.down_proj`, read(`${p}.mlp.down_proj.weight`), Hd, F);
+
+    // The residual add and the next norm (next layer's input norm, or the final norm) in one op.
+    const last = i === d.layers - 1;
+    const nextNorm = normWeight(last ? 'model.norm.weight' : `model.layers.${i + 1}.input_layernorm.weight`);
+    const outs = g.node('SkipSimplifiedLayerNormalization', [down, sum1, nextNorm], {
+      attrs: { epsilon: eps },
+      outputs: [g.fresh(`${p}.next_norm`), '', '', last ? '' : g.fresh(`${p}.mlp_residual`)],
+      domain: MS_DOMAIN,
+    });
+    h = outs[0];
+    residual = outs[3];
+  }
+
+  // ---- lm_head
+  if (bits || !d.tieWordEmbeddings) {
+    const w = d.tieWordEmbeddings ? embedW : read('lm_head.weight');
+    linear(h, 'lm_head', w, V, Hd, undefined, 'logits');
+  } else {
+    // Tied fp32/fp16: Gemm(transB) reads the [V, H] embedding table as is, so it is stored once.
+    const flat = g.op('Reshape', [h, i64([-1, Hd])]);
+    const tableForHead = dtype === 'fp32' ? embedTable : g.op('Cast', [embedTable], { to: TensorType.FLOAT });
+    const y = g.op('Gemm', [flat, tableForHead], { transB: 1 });
+    const outShape = g.op('Concat', [g.op('Shape', [inputIds]), i64([V])], { axis: 0 });
+    g.node('Reshape', [y, outShape], { outputs: ['logits'] });
+  }
+  return { parameters, maxWeightError };
+}
