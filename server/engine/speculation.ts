@@ -42,19 +42,21 @@ export class PromptLookupDrafter {
     }
     const k = Math.min(this.draftLength, limit);
     if (k <= 0) return [];
-    const tail = [...this.source.slice(-this.opts.maxNgram), ...generated].slice(-this.opts.maxNgram);
-    for (let n = Math.min(this.opts.maxNgram, tail.length); n >= 1; n--) {
-      const gram = tail.slice(tail.length - n);
-      // Latest occurrence whose continuation exists: in a correction prompt the answer comes last.
-      for (let i = this.source.length - n - 1; i >= 0; i--) {
+    // The text so far is prompt + generated; look for the latest earlier occurrence of its last
+    // n-gram (longest n first) and propose what followed it. In a correction prompt the answer comes
+    // last, so the latest match is usually in the answer being corrected.
+    const text = generated.length ? [...this.source, ...generated] : this.source;
+    for (let n = Math.min(this.opts.maxNgram, text.length - 1); n >= 1; n--) {
+      const start = text.length - n;
+      for (let i = start - 1; i >= 0; i--) {
         let match = true;
         for (let j = 0; j < n; j++) {
-          if (this.source[i + j] !== gram[j]) {
+          if (text[i + j] !== text[start + j]) {
             match = false;
             break;
           }
         }
-        if (match) return this.source.slice(i + n, i + n + k);
+        if (match) return text.slice(i + n, Math.min(i + n + k, text.length));
       }
     }
     return [];

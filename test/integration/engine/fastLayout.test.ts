@@ -1,0 +1,81 @@
+// The fast layout (engine-owned KV cache) must decode exactly like the Optimum layout, alone, in
+// mixed-length batches, and with copy-aware speculation on.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertModel } from '../../../server/convert/convertModel.js';
+import { EngineHost } from '../../../server/engine/host.js';
+import type { EngineHostOptions } from '../../../server/engine/host.js';
+import { MODEL_TYPES, testModel } from '../../helpers/testModels.js';
+
+const hosts: EngineHost[] = [];
+after(async () => Promise.all(hosts.map((h) => h.close())));
+const root = mkdtempSync(join(tmpdir(), 'aligner-fast-'));
+
+async function fastModel(type: (typeof MODEL_TYPES)[number]): Promise<string> {
+  const out = join(root, type);
+  await convertModel({ from: await testModel(type), out, layout: 'fast', dtype: 'fp32' });
+  return out;
+}
+
+async function host(path: string, opts: EngineHostOptions = {}): Promise<EngineHost> {
+  const h = new EngineHost({ threads: 1, ...opts });
+  hosts.push(h);
+  await h.loadModel({ path });
+  return h;
+}
+
+const requests = Array.from({ length: 6 }, (_, i) => ({
+  requestId: `r${i}`,
+  question: `Question ${i}: ${'how and why '.repeat(i * 2)}?`,
+  answer: `Answer ${i}: it depends on ${'the details '.repeat(i)}.`,
+  generation: { maxNewTokens: 20, temperature: 0 },
+}));
+
+for (const type of MODEL_TYPES) {
+  test(`${type}: fast fp32 gives the Optimum layout's greedy tokens, alone and in mixed-length batches`, async () => {
+    const optimum = await host(await testModel(type), { speculationMaxBatch: 0 });
+    const fast = await host(await fastModel(type), { speculationMaxBatch: 0 });
+    assert.equal(fast.listModels().models[0]!.layout, 'fast');
+    const reference = [];
+    for (const r of requests) reference.push(await optimum.correct(r));
+    const alone = [];
+    for (const r of requests) alone.push(await fast.correct(r));
+    const batched = await Promise.all(requests.map((r) => fast.correct({ ...r, requestId: r.requestId + 'b' })));
+    requests.forEach((_, i) => {
+      assert.deepEqual(alone[i]!.tokenIds, reference[i]!.tokenIds, `request ${i} alone`);
+      assert.deepEqual(batched[i]!.tokenIds, reference[i]!.tokenIds, `request ${i} batched`);
+    });
+  });
+}
+
+test('speculation changes no greedy token, alone or batched, and does get drafts accepted', async () => {
+  const path = await fastModel('llama');
+  const plain = await host(path, { speculationMaxBatch: 0 });
+  const spec = await host(path, { speculationMaxBatch: 4 });
+  const long = requests.map((r) => ({ ...r, generation: { maxNewTokens: 60, temperature: 0 } }));
+  const expected = [];
+  for (const r of long) expected.push(await plain.correct(r));
+  let drafted = 0;
+  let accepted = 0;
+  for (const [i, r] of long.entries()) {
+    const got = await spec.correct(r);
+    assert.deepEqual(got.tokenIds, expected[i]!.tokenIds, `request ${i}`);
+    drafted += got.timings.draftTokens ?? 0;
+    accepted += got.timings.acceptedDraftTokens ?? 0;
+  }
+  const batched = await Promise.all(long.slice(0, 3).map((r) => spec.correct({ ...r, requestId: r.requestId + 's' })));
+  batched.forEach((got, i) => assert.deepEqual(got.tokenIds, expected[i]!.tokenIds, `batched request ${i}`));
+  assert.ok(drafted > 0, 'drafts were proposed');
+  assert.ok(accepted > 0, `some drafts were accepted (${accepted}/${drafted})`);
+});
+
+test('sampling with speculation stays seeded and within the nucleus', async () => {
+  const spec = await host(await fastModel('qwen2'), { speculationMaxBatch: 4 });
+  const r = { ...requests[1]!, generation: { maxNewTokens: 30, temperature: 0.8, topK: 5, seed: 7 } };
+  const a = await spec.correct(r);
+  const b = await spec.correct({ ...r, requestId: 'again' });
+  assert.deepEqual(a.tokenIds, b.tokenIds);
+});
