@@ -79,7 +79,10 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   writeFileSync(configFile, 'auth: none\ncert: false\n');
   const common = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
 
-  const install = spawnSync(o.tools.codeServer, [...common, '--install-extension', o.vsix, '--force'], { env, encoding: 'utf8' });
+  const install = spawnSync(o.tools.codeServer, [...common, '--install-extension', o.vsix, '--force'], {
+    env,
+    encoding: 'utf8',
+  });
   if (install.status !== 0) throw new Error(`installing the .vsix failed:\n${install.stdout}\n${install.stderr}`);
 
   const port = await freePort();
@@ -89,8 +92,10 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
     o.tools.codeServer,
     [
       ...common,
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',

@@ -4,18 +4,28 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { connectAligner } from '../../server/transport/client.js';
-import { HealthRequest } from '../../server/protocol/index.js';
+import { HealthRequest, type CorrectResult } from '../../server/protocol/index.js';
 import { ServerProcess, buildLaunchSpec } from '../../extension/serverProcess.js';
 import type { AlignerSettings } from '../../extension/config.js';
 
 export interface DirectServer {
   correct(question: string, answer: string): Promise<string>;
+  correctFull(question: string, answer: string): Promise<CorrectResult>;
   stop(): Promise<void>;
 }
 
-export async function startDirectServer(root: string, modelPath: string, settings: AlignerSettings, runDir: string): Promise<DirectServer> {
+export async function startDirectServer(
+  root: string,
+  modelPath: string,
+  settings: AlignerSettings,
+  runDir: string,
+): Promise<DirectServer> {
   const state = mkdtempSync(join(runDir, 'direct-'));
-  const proc = new ServerProcess({ info() {}, warn: (m) => console.log(`[direct] ${m}`), error: (m) => console.log(`[direct] ${m}`) });
+  const proc = new ServerProcess({
+    info() {},
+    warn: (m) => console.log(`[direct] ${m}`),
+    error: (m) => console.log(`[direct] ${m}`),
+  });
   const spec = buildLaunchSpec({
     nodePath: process.execPath,
     extensionRoot: root,
@@ -32,13 +42,22 @@ export async function startDirectServer(root: string, modelPath: string, setting
   for (let i = 0; ; i++) {
     const h = await client.connection.sendRequest(HealthRequest, undefined);
     if (h.status === 'ready') break;
-    if (h.status !== 'loading' || i > 1200) throw new Error(`direct server: model not ready (${h.status}: ${h.message})`);
+    if (h.status !== 'loading' || i > 1200)
+      throw new Error(`direct server: model not ready (${h.status}: ${h.message})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const correctFull = (question: string, answer: string) =>
+    client.correct({
+      requestId: randomUUID(),
+      question,
+      answer,
+      template: settings.template,
+      generation: settings.generation,
+    });
   return {
+    correctFull,
     async correct(question, answer) {
-      const r = await client.correct({ requestId: randomUUID(), question, answer, template: settings.template, generation: settings.generation });
-      return r.text;
+      return (await correctFull(question, answer)).text;
     },
     async stop() {
       await client.close();

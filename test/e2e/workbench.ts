@@ -1,5 +1,6 @@
 // Page object over VS Code's workbench in Chromium: the steps a user takes, by name.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { isolatedEnv } from './codeServer.js';
@@ -9,29 +10,49 @@ export class Workbench {
     readonly page: Page,
     private readonly context: BrowserContext,
     private readonly shotsDir: string,
+    private readonly tmp: string,
   ) {}
 
-  static async open(chromiumPath: string, runDir: string, url: string, workspace: string, shotsDir: string): Promise<Workbench> {
+  static async open(
+    chromiumPath: string,
+    runDir: string,
+    url: string,
+    workspace: string,
+    shotsDir: string,
+  ): Promise<Workbench> {
     const profile = join(runDir, 'chrome-profile');
     mkdirSync(profile, { recursive: true });
     mkdirSync(shotsDir, { recursive: true });
-    const env = isolatedEnv(runDir);
+    // Chromium's singleton socket lives in TMPDIR and a Unix socket path must stay under 108 bytes,
+    // so its TMPDIR is a short folder in the system temp dir (removed on close), not the run folder.
+    const tmp = mkdtempSync(join(tmpdir(), 'aligner-e2e-'));
+    const env = { ...isolatedEnv(runDir), TMPDIR: tmp };
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       headless: true,
       viewport: { width: 1400, height: 900 },
       env: env as Record<string, string>,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => console.log(`[pageerror] ${e.message.slice(0, 200)}`));
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    return new Workbench(page, context, shotsDir);
+    return new Workbench(page, context, shotsDir, tmp);
   }
 
   async close(): Promise<void> {
     await this.context.close();
+    rmSync(this.tmp, { recursive: true, force: true });
   }
 
   async screenshot(name: string): Promise<void> {
@@ -42,7 +63,10 @@ export class Workbench {
     const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
     await row.waitFor({ timeout: 90_000 });
     await row.click();
-    await this.page.locator('.editor-instance .view-lines', { hasText: expectText }).first().waitFor({ timeout: 30_000 });
+    await this.page
+      .locator('.editor-instance .view-lines', { hasText: expectText })
+      .first()
+      .waitFor({ timeout: 30_000 });
   }
 
   get lines(): Locator {
@@ -60,13 +84,26 @@ export class Workbench {
     await k.press('Shift+Control+End');
   }
 
-  async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
-    const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
-    await this.page.keyboard.press('Enter');
+  /** Runs a command from the palette (F1). Retried: on a loaded machine the extension host can
+   *  take a while to register contributed commands after the window opens. */
+  async runCommand(title: string, attempts = 4): Promise<void> {
+    for (let i = 1; ; i++) {
+      await this.page.keyboard.press('F1');
+      const input = this.page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(`>${title}`);
+      try {
+        await this.page
+          .locator('.quick-input-list .monaco-list-row', { hasText: title })
+          .first()
+          .waitFor({ timeout: 20_000 });
+        await this.page.keyboard.press('Enter');
+        return;
+      } catch (err) {
+        await this.page.keyboard.press('Escape');
+        if (i >= attempts) throw err;
+      }
+    }
   }
 
   codeLens(text: string): Locator {

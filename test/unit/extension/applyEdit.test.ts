@@ -44,7 +44,8 @@ function fakeApi(doc: FakeDoc, beforeApply?: () => void) {
       beforeApply = undefined;
       if (edit.versionAtCreation !== doc.version) return false; // VS Code: the document changed
       doc.undoStack.push(doc.text);
-      for (const r of [...edit.replacements].sort((a, b) => b.start - a.start)) doc.type(r.start, r.end - r.start, r.text);
+      for (const r of [...edit.replacements].sort((a, b) => b.start - a.start))
+        doc.type(r.start, r.end - r.start, r.text);
       doc.version = edit.versionAtCreation + 1;
       return true;
     },
@@ -53,7 +54,11 @@ function fakeApi(doc: FakeDoc, beforeApply?: () => void) {
 }
 
 function hunksFor(text: string, corrected: string): AcceptableHunk[] {
-  return computeHunks(text, corrected, 'word').map((h, i) => ({ ...h, id: i + 1, ...contextAround(text, h.start, h.end) }));
+  return computeHunks(text, corrected, 'word').map((h, i) => ({
+    ...h,
+    id: i + 1,
+    ...contextAround(text, h.start, h.end),
+  }));
 }
 
 const original = 'Paris is the capitol of Germany. It has many musuems.';
@@ -79,7 +84,10 @@ test('accept a subset: only those hunks change the text', async () => {
   const { api } = fakeApi(doc);
   await acceptHunks(api, doc, [hunks[0]!, hunks[2]!]);
   assert.equal(doc.text, 'Paris is the capital of Germany. It has many museums.');
-  assert.equal(doc.text, applyHunks(original, hunks, (_h, i) => i !== 1));
+  assert.equal(
+    doc.text,
+    applyHunks(original, hunks, (_h, i) => i !== 1),
+  );
 });
 
 test('version conflict: the user types between planning and applying; re-planned, applied to the right text', async () => {
@@ -97,8 +105,15 @@ test('a hunk whose text the user rewrote is refused, the others still apply', as
   const hunks = hunksFor(original, corrected);
   doc.type(original.indexOf('Germany'), 'Germany'.length, 'Spain');
   const { api } = fakeApi(doc);
-  const r = await acceptHunks(api, doc, hunks.map((h) => (h.oldText === 'Germany' ? { ...h, touched: true } : h)));
-  assert.deepEqual(r.refused.map((x) => x.hunkId), [2]);
+  const r = await acceptHunks(
+    api,
+    doc,
+    hunks.map((h) => (h.oldText === 'Germany' ? { ...h, touched: true } : h)),
+  );
+  assert.deepEqual(
+    r.refused.map((x) => x.hunkId),
+    [2],
+  );
   assert.match(r.refused[0]!.reason, /"Germany"/);
   assert.equal(doc.text, 'Paris is the capital of Spain. It has many museums.');
 });
@@ -121,7 +136,16 @@ test('a document that keeps changing gives up with a clear failure instead of lo
 
 test('planEdits never lets two hunks land on overlapping text', () => {
   const text = 'aaa bbb aaa';
-  const h = (id: number, start: number): AcceptableHunk => ({ id, start, end: start + 3, oldText: 'aaa', newText: 'X', before: '', after: '', touched: true });
+  const h = (id: number, start: number): AcceptableHunk => ({
+    id,
+    start,
+    end: start + 3,
+    oldText: 'aaa',
+    newText: 'X',
+    before: '',
+    after: '',
+    touched: true,
+  });
   const plan = planEdits(text, [h(1, 0), h(2, 0)]);
   assert.equal(plan.edits.length, 1);
   assert.equal(plan.refused.length, 1);

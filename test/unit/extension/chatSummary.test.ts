@@ -1,14 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerOf, changeSummary, historyTurns, inlineCode, lastExchange, SUMMARY_MARKER } from '../../../extension/chatSummary.js';
+import {
+  answerOf,
+  changeSummary,
+  historyTurns,
+  inlineCode,
+  lastExchange,
+  SUMMARY_MARKER,
+} from '../../../extension/chatSummary.js';
 
 // Shapes of vscode.ChatRequestTurn / ChatResponseTurn (markdown parts hold a MarkdownString).
 const req = (prompt: string) => ({ prompt });
-const res = (text: string, metadata?: Record<string, unknown>) => ({ response: [{ value: { value: text } }], result: { metadata } });
+const res = (text: string, metadata?: Record<string, unknown>) => ({
+  response: [{ value: { value: text } }],
+  result: { metadata },
+});
 
 test('lastExchange: the previous question and answer, with earlier turns as context', () => {
   const h = [req('hi'), res('hello'), req('2+2?'), res('5' + SUMMARY_MARKER + '\n- x')];
-  assert.deepEqual(lastExchange(h), { question: '2+2?', answer: '5', context: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] });
+  assert.deepEqual(lastExchange(h), {
+    question: '2+2?',
+    answer: '5',
+    context: [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ],
+  });
   assert.equal(lastExchange([req('only a question')]), null);
 });
 

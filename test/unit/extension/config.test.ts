@@ -12,7 +12,14 @@ test('no settings: the defaults, no problems', () => {
 
 test('valid values are taken', () => {
   const r = validateSettings(
-    from({ 'diff.granularity': 'line', 'generation.temperature': 0.7, 'generation.topK': 40, template: 'v1.0', executionProvider: 'cuda', 'server.port': 8765 }),
+    from({
+      'diff.granularity': 'line',
+      'generation.temperature': 0.7,
+      'generation.topK': 40,
+      template: 'v1.0',
+      executionProvider: 'cuda',
+      'server.port': 8765,
+    }),
   );
   assert.deepEqual(r.problems, []);
   assert.equal(r.settings.diffGranularity, 'line');
@@ -41,8 +48,14 @@ test('bad values fall back to defaults with a message naming the setting, the va
   assert.equal(r.problems.length, 9);
   const temp = r.problems.find((p) => p.includes('aligner.generation.temperature'));
   assert.match(temp!, /= 12 is invalid \(.*10.*\); using 0\./);
-  assert.match(r.problems.find((p) => p.includes('diff.granularity'))!, /expected one of "word", "line"/);
-  assert.match(r.problems.find((p) => p.includes('server.port'))!, /0 to 65535/);
+  assert.match(
+    r.problems.find((p) => p.includes('diff.granularity'))!,
+    /expected one of "word", "line"/,
+  );
+  assert.match(
+    r.problems.find((p) => p.includes('server.port'))!,
+    /0 to 65535/,
+  );
 });
 
 test('external mode without a URL falls back to the bundled server, with a message', () => {

@@ -49,8 +49,16 @@ test('accepting all hunks gives the corrected text, none gives the original, sub
   for (const g of ['word', 'line'] as const) {
     const hunks = computeHunks(original, corrected, g);
     assert.ok(hunks.length >= 2, `${g}: several hunks`);
-    assert.equal(applyHunks(original, hunks, () => true), corrected, `${g}: accept all`);
-    assert.equal(applyHunks(original, hunks, () => false), original, `${g}: reject all`);
+    assert.equal(
+      applyHunks(original, hunks, () => true),
+      corrected,
+      `${g}: accept all`,
+    );
+    assert.equal(
+      applyHunks(original, hunks, () => false),
+      original,
+      `${g}: reject all`,
+    );
   }
   const words = computeHunks(original, corrected, 'word');
   const firstOnly = applyHunks(original, words, (_h, i) => i === 0);
@@ -59,7 +67,10 @@ test('accepting all hunks gives the corrected text, none gives the original, sub
   assert.equal(allButFirst, 'Alpha beta gamma.\nDelta epsilon.\nZeta theta, iota.\n');
   const lines = computeHunks(original, corrected, 'line');
   assert.equal(lines.length, 2);
-  assert.equal(applyHunks(original, lines, (_h, i) => i === 1), 'Alpha beta gamma.\nDelta epsilon.\nZeta theta, iota.\n');
+  assert.equal(
+    applyHunks(original, lines, (_h, i) => i === 1),
+    'Alpha beta gamma.\nDelta epsilon.\nZeta theta, iota.\n',
+  );
 });
 
 test('streaming preview does not show the unreached tail as deleted', () => {
@@ -69,5 +80,8 @@ test('streaming preview does not show the unreached tail as deleted', () => {
   assert.ok(p.hunks.every((h) => h.end <= p.pendingFrom));
   const done = previewHunks(original, 'one TWO three four five', 'word');
   assert.equal(done.pendingFrom, original.length);
-  assert.deepEqual(done.hunks.map((h) => [h.oldText, h.newText]), [['two', 'TWO']]);
+  assert.deepEqual(
+    done.hunks.map((h) => [h.oldText, h.newText]),
+    [['two', 'TWO']],
+  );
 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findLastAnswer, inferQuestion, parseSegments, stripLeadingMarker } from '../../../extension/questionInference.js';
+import {
+  findLastAnswer,
+  inferQuestion,
+  parseSegments,
+  stripLeadingMarker,
+} from '../../../extension/questionInference.js';
 
 const sel = (text: string, part: string) => {
   const start = text.lastIndexOf(part);
@@ -8,7 +13,8 @@ const sel = (text: string, part: string) => {
 };
 
 test('User:/Assistant: transcript: the last user turn before the selection, earlier turns as context', () => {
-  const text = 'User: Hi!\nAssistant: Hello, how can I help?\nUser: What is the boiling point of water?\nAssistant: It boils at 90 degrees.\n';
+  const text =
+    'User: Hi!\nAssistant: Hello, how can I help?\nUser: What is the boiling point of water?\nAssistant: It boils at 90 degrees.\n';
   const [s, e] = sel(text, 'It boils at 90 degrees.');
   const q = inferQuestion(text, s, e);
   assert.equal(q?.question, 'What is the boiling point of water?');

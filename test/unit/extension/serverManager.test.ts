@@ -113,7 +113,10 @@ test('a server that never starts: errors reported verbatim, then it gives up', a
   await tick();
   assert.equal(launches, 3);
   assert.equal(m.state.kind, 'error');
-  assert.match((m.state as ServerState & { message?: string }).message ?? "", /no model folder.*gave up after 3 attempts/);
+  assert.match(
+    (m.state as ServerState & { message?: string }).message ?? '',
+    /no model folder.*gave up after 3 attempts/,
+  );
   assert.equal((m.state as ServerState & { retryInMs?: null }).retryInMs, null);
   // An explicit restart tries again from scratch.
   await assert.rejects(m.restart());
@@ -134,7 +137,13 @@ test('waits while the model loads; a model that fails to load is reported verbat
     },
     connect: async () => {
       const c = fakeConnection() as unknown as { health: () => Promise<unknown> };
-      c.health = async () => ({ status: healths.shift(), model: null, message: 'config.json: unknown model_type "bert"', queueLength: 0, running: 0 });
+      c.health = async () => ({
+        status: healths.shift(),
+        model: null,
+        message: 'config.json: unknown model_type "bert"',
+        queueLength: 0,
+        running: 0,
+      });
       return c as unknown as AlignerConnection;
     },
   });
