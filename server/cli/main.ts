@@ -6,6 +6,7 @@ import { registerServeCommand } from './serveCommand.js';
 import { registerTestModelCommand } from './testModelCommand.js';
 import { registerEvalCommand } from './evalCommand.js';
 import { registerConvertCommand } from './convertCommand.js';
+import { registerTrainCommands } from './trainCommands.js';
 
 const program = new Command('aligner')
   .description('Aligner: correct LLM answers with a small local model')
@@ -17,6 +18,7 @@ registerServeCommand(program);
 registerTestModelCommand(program);
 registerEvalCommand(program);
 registerConvertCommand(program);
+registerTrainCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -35,5 +35,10 @@ export function evalArgs(c: EvalJobConfig, modelDir: string, paths: JobPaths): s
   if (c.maxNewTokens !== undefined) args.push('--max-new-tokens', String(c.maxNewTokens));
   if (c.judgeEndpoint) args.push('--judge-endpoint', c.judgeEndpoint);
   if (c.judgeModel) args.push('--judge-model', c.judgeModel);
+  if (c.judgeKeyEnv) args.push('--judge-key-env', c.judgeKeyEnv);
+  if (c.upstreamEndpoint) args.push('--upstream-endpoint', c.upstreamEndpoint);
+  if (c.upstreamModel) args.push('--upstream-model', c.upstreamModel);
+  if (c.upstreamKeyEnv) args.push('--upstream-key-env', c.upstreamKeyEnv);
+  if (c.alignerEndpoints) args.push('--aligner-endpoints');
   return args;
 }

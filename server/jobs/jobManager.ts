@@ -108,7 +108,7 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
     this.jobs.set(id, job);
     this.update(job);
     this.pump();
-    return job;
+    return { ...job };
   }
 
   cancel(id: string): JobInfo {
@@ -147,7 +147,7 @@ export class JobManager extends EventEmitter<{ status: [JobInfo]; event: [JobEve
     job.error = null;
     this.update(job);
     this.pump();
-    return job;
+    return { ...job };
   }
 
   /** Stops running children (their jobs become interrupted, resumable later). */

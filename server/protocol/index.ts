@@ -270,6 +270,20 @@ export const EvalJobConfigSchema = z
     maxNewTokens: z.number().int().min(1).max(32_768).optional(),
     judgeEndpoint: z.string().url().max(2048).optional(),
     judgeModel: z.string().max(200).optional(),
+    /** Name of the server's environment variable holding the judge's API key (the key never travels). */
+    judgeKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,63}$/)
+      .optional(),
+    /** OpenAI-compatible endpoint answering prompt-only rows (the upstream model), its model and key variable. */
+    upstreamEndpoint: z.string().url().max(2048).optional(),
+    upstreamModel: z.string().max(200).optional(),
+    upstreamKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,63}$/)
+      .optional(),
+    /** The judge and upstream endpoints are Aligner servers (their chat completions need an assistant draft). */
+    alignerEndpoints: z.boolean().optional(),
   })
   .strict();
 export type EvalJobConfig = z.infer<typeof EvalJobConfigSchema>;
