@@ -21,10 +21,27 @@ const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' 
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const only = process.argv.slice(2);
-const files = only.length ? only : [...findTests('test/unit'), ...findTests('test/integration')];
-const node = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', ...files],
-  { stdio: 'inherit' },
-);
-if (node.status !== 0) process.exit(node.status ?? 1);
+const runPython = only.length === 0 || only.some((f) => f.startsWith('server/trainer'));
+
+// The Python trainer's environment comes first: the jobs tests train through it too.
+if (runPython) {
+  const setup = spawnSync('bash', ['scripts/setup-python.sh'], { stdio: 'inherit' });
+  if (setup.status !== 0) process.exit(setup.status ?? 1);
+}
+const files = only.length
+  ? only.filter((f) => f.endsWith('.ts'))
+  : [...findTests('test/unit'), ...findTests('test/integration')];
+let failed = false;
+if (files.length > 0) {
+  const node = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+    stdio: 'inherit',
+  });
+  failed = node.status !== 0;
+}
+
+if (runPython) {
+  const env = { ...process.env, PYTHONPATH: 'server/trainer' };
+  const py = spawnSync('.venv/bin/python', ['-m', 'pytest', '-q', 'server/trainer/tests'], { stdio: 'inherit', env });
+  failed ||= py.status !== 0;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Trains the default Aligner shipped in models/default, exactly as recorded in MODEL_CARD.md.
+# Needs ../shared/data (the project's training data, not in the repository) and the Python trainer
+# (scripts/setup-python.sh). Deterministic given the seed, up to floating-point scheduling.
+#   usage: scripts/train-default-model.sh [DATA_DIR] [RUN_DIR] [MAX_STEPS]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=${1:-$ROOT/../shared/data}
+RUN=${2:-$ROOT/runs/default}
+STEPS=${3:-1200}
+WORK=$ROOT/runs/default-data
+cd "$ROOT"
+scripts/setup-python.sh
+mkdir -p "$WORK"
+
+# 1. Q-A-C rows, split by question (10% of questions held out for validation), per source.
+node bin/aligner.js prepare-data --format qac --input "$DATA/qac/hh_harmless.train.jsonl" --out "$WORK/hh" --val-fraction 0.1
+node bin/aligner.js prepare-data --format qac --input "$DATA/qac/alpacaeval_aligner2b.train.jsonl" --out "$WORK/alpaca" --val-fraction 0.1
+cp "$WORK/hh/val.jsonl" "$WORK/hh_val.jsonl"
+cp "$WORK/alpaca/val.jsonl" "$WORK/alpaca_val.jsonl"
+
+# 2. Copy rows (Q-A-A) from the upstream models' AlpacaEval answers: an Aligner must learn to keep
+#    a good answer. Questions held out for validation are left out.
+.venv/bin/python - "$DATA/upstream" "$WORK" <<'PY'
+import json, pathlib, random, sys
+upstream, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+CAP = 1200  # copy rows alongside ~3,700 Q-A-C rows: enough to learn keeping, not to drown correcting
+held_out = {json.loads(l)["question"].strip() for f in ("hh_val.jsonl", "alpaca_val.jsonl") for l in open(work / f)}
+rows = []
+for f in sorted(upstream.glob("*.jsonl")):
+    for line in open(f):
+        r = json.loads(line)
+        q, a = r.get("question", "").strip(), r.get("answer", "").strip()
+        if q and a and q not in held_out and len(a) < 2500:
+            rows.append({"question": q, "answer": a, "correction": a})
+random.Random(42).shuffle(rows)
+with open(work / "copy.jsonl", "w") as out:
+    for r in rows[:CAP]:
+        out.write(json.dumps(r) + "\n")
+print(f"copy rows: {min(CAP, len(rows))} of {len(rows)}", file=sys.stderr)
+PY
+
+# 3. Train from scratch: llama "small" preset, identity warm-up on the first 20% of the data, seed 42.
+node bin/aligner.js train --data "$WORK/hh/train.jsonl" "$WORK/alpaca/train.jsonl" "$WORK/copy.jsonl" \
+  --val "$WORK/hh_val.jsonl" --out "$RUN" --preset small --model-type llama \
+  --max-steps "$STEPS" --warmup-identity 0.2 --seed 42 --save-every 100 --eval-every 250 \
+  $( compgen -G "$RUN/checkpoints/checkpoint-*" >/dev/null && echo --resume )
