@@ -6,7 +6,11 @@ import { spawnSync } from 'node:child_process';
 
 const dir = 'models/default';
 if (existsSync(`${dir}/onnx/model.onnx`)) process.exit(0);
-const r = spawnSync(process.execPath, ['bin/aligner.js', 'make-test-model', '--type', 'llama', '--preset', 'tiny', '--out', dir], {
-  stdio: 'inherit',
-});
+const r = spawnSync(
+  process.execPath,
+  ['bin/aligner.js', 'make-test-model', '--type', 'llama', '--preset', 'tiny', '--out', dir],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(r.status ?? 1);
