@@ -45,3 +45,53 @@ export function measureBandwidth(arrayMiB = 512, reps = 5): BandwidthResult {
   if (a[n - 1] !== 2 + 3 * c[n - 1]!) throw new Error('triad produced a wrong result');
   return { arrayMiB, reps, copyGBs, triadGBs, triadInCacheGBs };
 }
+
+// Copy run by `threads` worker threads at once (each on its own arrays), as the engine's intra-op
+// threads read weights together: one JS thread's memcpy can understate what the memory system gives.
+// Workers meet at a barrier before each repetition; a repetition's time runs from the first start to
+// the last finish. A CommonJS script evaluated by the worker, so it needs no file of its own.
+const COPY_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { sab, n, reps, threads } = workerData;
+const sync = new Int32Array(sab); // [arrived, generation]
+const a = new Float64Array(n).fill(1);
+const c = new Float64Array(n);
+const spans = [];
+for (let r = 0; r < reps; r++) {
+  const generation = Atomics.load(sync, 1);
+  if (Atomics.add(sync, 0, 1) === threads - 1) {
+    Atomics.store(sync, 0, 0);
+    Atomics.add(sync, 1, 1);
+    Atomics.notify(sync, 1);
+  } else Atomics.wait(sync, 1, generation);
+  const t0 = performance.timeOrigin + performance.now();
+  c.set(a);
+  spans.push([t0, performance.timeOrigin + performance.now()]);
+}
+parentPort.postMessage(spans);
+`;
+
+/** GB/s of `threads` simultaneous copies of `arrayMiB` MiB each (16 B per element, as copyGBs), best of `reps`. */
+export async function measureParallelCopy(threads: number, arrayMiB = 512, reps = 5): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const n = (arrayMiB * 1024 * 1024) / 8;
+  const sab = new SharedArrayBuffer(8);
+  const spans = await Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<[number, number][]>((resolve, reject) => {
+          const w = new Worker(COPY_WORKER, { eval: true, workerData: { sab, n, reps, threads } });
+          w.once('message', (m: [number, number][]) => resolve(m));
+          w.once('error', reject);
+        }),
+    ),
+  );
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const start = Math.min(...spans.map((s) => s[r]![0]));
+    const end = Math.max(...spans.map((s) => s[r]![1]));
+    best = Math.min(best, end - start);
+  }
+  return (threads * 16 * n) / (best / 1000) / 1e9;
+}

@@ -20,12 +20,12 @@ export interface EndToEndResult {
   totalMs: number;
 }
 
-const QUESTION = 'How should a small web app store user passwords, and what should it avoid?';
+export const QUESTION = 'How should a small web app store user passwords, and what should it avoid?';
 const SENTENCE =
   'Passwords can be kept in the database as they are, because the server is private and nobody else can read it. ';
 
 /** An answer long enough that the model's full prompt (template included) reaches `tokens` tokens. */
-function answerForPromptLength(modelDir: string, tokens: number): string {
+export function answerForPromptLength(modelDir: string, tokens: number): string {
   const spec = readModelFolder(modelDir);
   const tok = new TextTokenizer(spec.tokenizerJson, spec.tokenizerConfig);
   const words = SENTENCE.repeat(Math.ceil(tokens / 4))

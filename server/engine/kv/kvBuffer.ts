@@ -1,7 +1,7 @@
 // Engine-owned KV memory for the fast layout: per layer one [rows, kvHeads, capacity, headDim]
 // Float32Array for keys and one for values. Rows are sequences; a row's first `length` positions
-// are valid. Memory per cached token is exactly 2 x layers x kvHeads x headDim x 4 bytes, plus the
-// capacity rounding below.
+// are valid. Memory per cached position is exactly 2 x layers x kvHeads x headDim x 4 bytes; the
+// buffer holds some spare rows and positions (the growth slack in ensure()).
 
 /** Capacity grows in steps of this many positions: fewer re-allocations, little masked work. */
 export const CAPACITY_STEP = 64;
@@ -22,14 +22,19 @@ export class KvBuffer {
 
   /** Makes room for `rows` rows of `needed` positions, keeping the first `lengths[r]` positions of each row. */
   ensure(rows: number, needed: number, lengths: number[]): void {
-    const capacity = Math.max(this.capacity, Math.ceil(needed / CAPACITY_STEP) * CAPACITY_STEP);
-    if (rows <= this.rows && capacity === this.capacity) return;
-    this.reallocate(Math.max(rows, this.rows), capacity, lengths);
+    if (rows <= this.rows && needed <= this.capacity) return;
+    // Grow geometrically: each growth copies the whole buffer (measured: 4-16 s for 16 rows at
+    // 4096 positions on a 100M model when it grew one row at a time), while masked slack costs
+    // attention work, so positions grow by a quarter and rows by half.
+    const capacity =
+      needed <= this.capacity ? this.capacity : roundUp(Math.max(needed, Math.ceil(this.capacity * 1.25)), CAPACITY_STEP);
+    const grownRows = rows <= this.rows ? this.rows : Math.max(rows, Math.ceil(this.rows * 1.5));
+    this.reallocate(grownRows, capacity, lengths);
   }
 
   /** Gives memory back when the longest row needs far less than the capacity (attention work scales with it). */
   shrinkTo(rows: number, needed: number, lengths: number[]): void {
-    const capacity = Math.ceil(Math.max(needed, 1) / CAPACITY_STEP) * CAPACITY_STEP;
+    const capacity = roundUp(Math.max(needed, 1), CAPACITY_STEP);
     if (capacity * 2 <= this.capacity || rows * 2 < this.rows) this.reallocate(rows, capacity, lengths);
   }
 
@@ -83,6 +88,8 @@ export class KvBuffer {
     }
   }
 }
+
+const roundUp = (n: number, step: number) => Math.ceil(n / step) * step;
 
 /** Copies `count` positions of one row between [rows, kvHeads, capacity, headDim] arrays, head by head. */
 function copyPositions(
