@@ -23,11 +23,10 @@ export class KvBuffer {
   /** Makes room for `rows` rows of `needed` positions, keeping the first `lengths[r]` positions of each row. */
   ensure(rows: number, needed: number, lengths: number[]): void {
     if (rows <= this.rows && needed <= this.capacity) return;
-    // Grow geometrically: each growth copies the whole buffer (measured: 4-16 s for 16 rows at
-    // 4096 positions on a 100M model when it grew one row at a time), while masked slack costs
-    // attention work, so positions grow by a quarter and rows by half.
-    const capacity =
-      needed <= this.capacity ? this.capacity : roundUp(Math.max(needed, Math.ceil(this.capacity * 1.25)), CAPACITY_STEP);
+    // Positions grow in small steps: the fast graph reads the whole capacity every step, so slack
+    // costs attention work each step, while a growth copy comes once per CAPACITY_STEP tokens. Rows
+    // grow by half: requests join one at a time, and each growth copies the whole buffer.
+    const capacity = needed <= this.capacity ? this.capacity : roundUp(needed, CAPACITY_STEP);
     const grownRows = rows <= this.rows ? this.rows : Math.max(rows, Math.ceil(this.rows * 1.5));
     this.reallocate(grownRows, capacity, lengths);
   }
