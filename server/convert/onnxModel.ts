@@ -4,15 +4,15 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { onnx as P } from 'onnx-proto';
-import { onnx } from '../testmodel/onnxGraph.js';
+import { attribute, onnx, valueInfo } from '../testmodel/onnxGraph.js';
+import type { AttrValue, Dim } from '../testmodel/onnxGraph.js';
 
 export const TensorType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 export type TensorTypeId = (typeof TensorType)[keyof typeof TensorType];
 
 export const MS_DOMAIN = 'com.microsoft';
 
-export type Dim = number | string;
-export type AttrValue = number | number[] | string | { float: number };
+export type { AttrValue, Dim };
 
 export interface ExternalData {
   path: string;
@@ -159,27 +159,4 @@ export class OnnxModelBuilder {
     };
     return onnx.ModelProto.encode(model).finish();
   }
-}
-
-function valueInfo(name: string, elemType: TensorTypeId, dims: Dim[]): P.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-function attribute(name: string, v: AttrValue): P.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new Error(`attribute ${name}: use { float } for non-integers`);
-    return { name, type: T.INT, i: v };
-  }
-  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
-  return { name, type: T.FLOAT, f: v.float };
 }

@@ -169,7 +169,8 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, elemType: DataTypeId, dims: Dim[]): P.IValueInfoProto {
+/** A tensor value's name, element type and shape (numbers fixed, strings symbolic). */
+export function valueInfo(name: string, elemType: number, dims: Dim[]): P.IValueInfoProto {
   return {
     name,
     type: {
@@ -181,7 +182,8 @@ function valueInfo(name: string, elemType: DataTypeId, dims: Dim[]): P.IValueInf
   };
 }
 
-function attribute(name: string, v: AttrValue): P.IAttributeProto {
+/** A node attribute: integers, integer lists, strings, or { float }. */
+export function attribute(name: string, v: AttrValue): P.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new Error(`attribute ${name}: use { float } for non-integers`);
