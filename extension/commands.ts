@@ -15,6 +15,15 @@ export interface CommandDeps {
   log: { show(): void };
   secrets: vscode.SecretStorage;
   bundledModelPath: string;
+  /** Told about every accept/reject (learning from reviews records the finished ones). */
+  reviews?: ReviewDecisions;
+}
+
+export interface ReviewDecisions {
+  /** Right before hunks of `uri` are accepted or rejected. */
+  before(uri: vscode.Uri): void;
+  /** `hunkIds` were accepted (or rejected); the session now shows what is left. */
+  after(uri: vscode.Uri, hunkIds: number[], accepted: boolean): void;
 }
 
 export const SECRET_TOKEN_KEY = 'aligner.externalServerToken';
@@ -120,6 +129,20 @@ function documentSpan(editor: vscode.TextEditor): Span {
   return findLastAnswer(text) ?? { start: 0, end: text.length };
 }
 
+/** Accepts or rejects hunks of `uri` (all of them when `hunkIds` is undefined), telling `deps.reviews`. */
+async function decide(
+  deps: CommandDeps,
+  uri: vscode.Uri,
+  hunkIds: number[] | undefined,
+  accept: boolean,
+): Promise<void> {
+  const ids = hunkIds ?? deps.controller.session(uri)?.hunks.map((h) => h.id) ?? [];
+  deps.reviews?.before(uri);
+  if (accept) await deps.controller.accept(uri, hunkIds);
+  else deps.controller.reject(uri, hunkIds);
+  deps.reviews?.after(uri, ids, accept);
+}
+
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { controller, manager } = deps;
   const reg = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
@@ -154,24 +177,24 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }),
     reg('aligner.acceptAll', async (uri?: unknown, regionId?: unknown) => {
       const target = targetUri(uri);
-      if (target) await controller.accept(target, regionHunks(target, regionId));
+      if (target) await decide(deps, target, regionHunks(target, regionId), true);
     }),
-    reg('aligner.rejectAll', (uri?: unknown, regionId?: unknown) => {
+    reg('aligner.rejectAll', async (uri?: unknown, regionId?: unknown) => {
       const target = targetUri(uri);
-      if (target) controller.reject(target, regionHunks(target, regionId));
+      if (target) await decide(deps, target, regionHunks(target, regionId), false);
     }),
     reg('aligner.acceptHunk', async (uri?: unknown, hunkId?: unknown) => {
-      if (typeof hunkId === 'number') return controller.accept(targetUri(uri)!, [hunkId]);
+      if (typeof hunkId === 'number') return decide(deps, targetUri(uri)!, [hunkId], true);
       const editor = activeEditor();
       const h = editor && controller.hunkAtCursor(editor);
-      if (editor && h) await controller.accept(editor.document.uri, [h.id]);
+      if (editor && h) await decide(deps, editor.document.uri, [h.id], true);
       else if (editor) void vscode.window.showInformationMessage('Aligner: no suggested change at the cursor.');
     }),
-    reg('aligner.rejectHunk', (uri?: unknown, hunkId?: unknown) => {
-      if (typeof hunkId === 'number') return controller.reject(targetUri(uri)!, [hunkId]);
+    reg('aligner.rejectHunk', async (uri?: unknown, hunkId?: unknown) => {
+      if (typeof hunkId === 'number') return decide(deps, targetUri(uri)!, [hunkId], false);
       const editor = activeEditor();
       const h = editor && controller.hunkAtCursor(editor);
-      if (editor && h) controller.reject(editor.document.uri, [h.id]);
+      if (editor && h) await decide(deps, editor.document.uri, [h.id], false);
       else if (editor) void vscode.window.showInformationMessage('Aligner: no suggested change at the cursor.');
     }),
     reg('aligner.nextHunk', () => {
@@ -214,6 +237,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         { label: '$(refresh) Restart Server', command: 'aligner.restartServer' },
         { label: '$(debug-stop) Stop Server', command: 'aligner.stopServer' },
         { label: '$(package) Select Model…', command: 'aligner.selectModel' },
+        { label: '$(graph-line) Show Runs', command: 'aligner.showRuns' },
+        { label: '$(beaker) Train Aligner…', command: 'aligner.train' },
         { label: '$(output) Show Log', command: 'aligner.showLog' },
         { label: '$(gear) Settings', command: 'workbench.action.openSettings' },
       ];

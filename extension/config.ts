@@ -27,6 +27,8 @@ export interface AlignerSettings {
   diffGranularity: Granularity;
   /** Node executable for the bundled server; empty means VS Code's own runtime. */
   nodePath: string;
+  /** Opt-in: each finished review appends a training row to reviews.jsonl in global storage. */
+  recordReviews: boolean;
 }
 
 export const DEFAULT_SETTINGS: AlignerSettings = {
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: AlignerSettings = {
   generation: { maxNewTokens: 1024, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
   diffGranularity: 'word',
   nodePath: '',
+  recordReviews: false,
 };
 
 /** Setting keys under the `aligner` section, shared with package.json's contributes.configuration. */
@@ -57,6 +60,7 @@ export const KEYS = {
   topK: 'generation.topK',
   repetitionPenalty: 'generation.repetitionPenalty',
   diffGranularity: 'diff.granularity',
+  recordReviews: 'learning.recordReviews',
 } as const;
 
 type Issue = { message: string };
@@ -82,6 +86,9 @@ function oneOf<T extends string>(values: readonly T[]): Check<T> {
 
 const str: Check<string> = (v) =>
   typeof v === 'string' ? { ok: true, value: v.trim() } : { ok: false, why: 'expected a string' };
+
+const bool: Check<boolean> = (v) =>
+  typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, why: 'expected true or false' };
 
 const port: Check<number> = (v) =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535
@@ -146,6 +153,7 @@ export function validateSettings(get: (key: string) => unknown): { settings: Ali
       ),
     },
     diffGranularity: read(KEYS.diffGranularity, oneOf(['word', 'line'] as const), d.diffGranularity),
+    recordReviews: read(KEYS.recordReviews, bool, d.recordReviews),
   };
   if (settings.serverMode === 'external' && !settings.serverUrl) {
     problems.push(

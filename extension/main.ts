@@ -7,10 +7,15 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KEYS, validateSettings, type AlignerSettings } from './config.js';
 import { registerChatParticipant } from './chatParticipant.js';
-import { registerCommands, SECRET_TOKEN_KEY } from './commands.js';
+import { registerCommands, SECRET_TOKEN_KEY, type ReviewDecisions } from './commands.js';
 import { PROPOSED_SCHEME, ProposedDocumentProvider } from './diffDocument.js';
+import { appendReviewRows, REVIEWS_FILE } from './learning/reviewLog.js';
+import { ReviewRecorder } from './learning/reviewRecorder.js';
 import { ReviewCodeLensProvider } from './review/codeLens.js';
 import { ReviewController } from './review/reviewController.js';
+import { JobHub } from './runs/jobHub.js';
+import { registerRunCommands } from './runs/runCommands.js';
+import { RunsPanel } from './runs/runsPanel.js';
 import { connect } from './serverClient.js';
 import { ServerManager, type LaunchedServer } from './serverManager.js';
 import { ServerProcess, buildLaunchSpec, describeExit } from './serverProcess.js';
@@ -103,6 +108,31 @@ export function activate(context: vscode.ExtensionContext): void {
     showInfo: (m) => void vscode.window.showInformationMessage(`Aligner: ${m}`),
   });
 
+  // Jobs: one subscription per server connection, renewed when a restarted server is ready.
+  const hub = new JobHub({ ensure: () => mgr.ensure(), log });
+  mgr.onState((s) => {
+    if (s.kind === 'ready') hub.serverReady();
+  });
+
+  // Learning from reviews (opt-in): finished reviews become rows of <globalStorage>/reviews.jsonl.
+  const reviewsFile = join(context.globalStorageUri.fsPath, REVIEWS_FILE);
+  const recorder = new ReviewRecorder();
+  const reviews: ReviewDecisions = {
+    before: (uri) => {
+      if (settings.recordReviews) recorder.observe(uri.toString(), controller.session(uri));
+    },
+    after: (uri, ids, accepted) => {
+      if (!settings.recordReviews) return;
+      const rows = recorder.decided(uri.toString(), ids, accepted, controller.session(uri));
+      if (rows.length === 0) return;
+      appendReviewRows(reviewsFile, rows).then(
+        () => log.info(`recorded ${rows.length} reviewed correction(s) in ${reviewsFile}`),
+        (err: Error) => log.warn(`could not record the review: ${err.message}`),
+      );
+    },
+  };
+  controller.onDidChange((uri) => reviews.before(uri));
+
   const statusBar = new StatusBar();
   const refreshStatus = () => statusBar.update(mgr.state, controller.anyStreaming);
   mgr.onState(refreshStatus);
@@ -122,7 +152,17 @@ export function activate(context: vscode.ExtensionContext): void {
       log,
       secrets: context.secrets,
       bundledModelPath,
+      reviews,
     }),
+    ...registerRunCommands({
+      hub,
+      extensionUri: context.extensionUri,
+      log,
+      currentModel: () => settings.modelPath || bundledModelPath,
+      reviewsFile,
+      recordReviewsEnabled: () => settings.recordReviews,
+    }),
+    { dispose: () => RunsPanel.open?.dispose() },
     vscode.workspace.onDidGrantWorkspaceTrust(() => loadSettings()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('aligner')) return;

@@ -4,6 +4,14 @@
 import {
   CancelRequest,
   HealthRequest,
+  JobEventNotification,
+  JobsCancelRequest,
+  JobsGetRequest,
+  JobsListRequest,
+  JobsResumeRequest,
+  JobsStartRequest,
+  JobsSubscribeRequest,
+  JobStatusNotification,
   ModelsListRequest,
   ModelsLoadRequest,
   ServerLogNotification,
@@ -12,6 +20,10 @@ import {
   type CorrectResult,
   type HealthResult,
   type InitializeResult,
+  type JobDetail,
+  type JobEvent,
+  type JobInfo,
+  type JobsStartParams,
   type ModelInfo,
   type ModelsListResult,
   type ModelsLoadParams,
@@ -29,6 +41,16 @@ export interface AlignerConnection {
   cancel(requestId: string): Promise<void>;
   onClose(listener: () => void): void;
   onLog(listener: (log: ServerLog) => void): void;
+  // Jobs (training, export, evaluation).
+  startJob(params: JobsStartParams): Promise<JobInfo>;
+  listJobs(): Promise<JobInfo[]>;
+  getJob(jobId: string): Promise<JobDetail>;
+  cancelJob(jobId: string): Promise<JobInfo>;
+  resumeJob(jobId: string): Promise<JobInfo>;
+  /** Asks the server for jobs/status and jobs/event notifications on this connection. */
+  subscribeJobs(): Promise<void>;
+  onJobStatus(listener: (job: JobInfo) => void): () => void;
+  onJobEvent(listener: (event: JobEvent) => void): () => void;
   dispose(): void;
 }
 
@@ -43,8 +65,13 @@ class Connection implements AlignerConnection {
   private readonly closeListeners: (() => void)[] = [];
   private readonly pending = new Set<(err: Error) => void>();
   private closed = false;
+  // vscode-jsonrpc keeps one handler per notification method: register once, fan out to listeners.
+  private readonly jobStatusListeners = new Set<(job: JobInfo) => void>();
+  private readonly jobEventListeners = new Set<(event: JobEvent) => void>();
 
   constructor(private readonly client: AlignerClient) {
+    client.connection.onNotification(JobStatusNotification, (job) => this.jobStatusListeners.forEach((l) => l(job)));
+    client.connection.onNotification(JobEventNotification, (e) => this.jobEventListeners.forEach((l) => l(e)));
     void client.closed.then(() => {
       this.closed = true;
       for (const reject of this.pending) reject(new Error(CONNECTION_LOST));
@@ -88,6 +115,32 @@ class Connection implements AlignerConnection {
   }
   onLog(listener: (log: ServerLog) => void): void {
     this.client.connection.onNotification(ServerLogNotification, listener);
+  }
+  startJob(params: JobsStartParams): Promise<JobInfo> {
+    return this.request(() => this.client.connection.sendRequest(JobsStartRequest, params));
+  }
+  async listJobs(): Promise<JobInfo[]> {
+    return (await this.request(() => this.client.connection.sendRequest(JobsListRequest, undefined))).jobs;
+  }
+  getJob(jobId: string): Promise<JobDetail> {
+    return this.request(() => this.client.connection.sendRequest(JobsGetRequest, { jobId }));
+  }
+  cancelJob(jobId: string): Promise<JobInfo> {
+    return this.request(() => this.client.connection.sendRequest(JobsCancelRequest, { jobId }));
+  }
+  resumeJob(jobId: string): Promise<JobInfo> {
+    return this.request(() => this.client.connection.sendRequest(JobsResumeRequest, { jobId }));
+  }
+  async subscribeJobs(): Promise<void> {
+    await this.request(() => this.client.connection.sendRequest(JobsSubscribeRequest, undefined));
+  }
+  onJobStatus(listener: (job: JobInfo) => void): () => void {
+    this.jobStatusListeners.add(listener);
+    return () => this.jobStatusListeners.delete(listener);
+  }
+  onJobEvent(listener: (event: JobEvent) => void): () => void {
+    this.jobEventListeners.add(listener);
+    return () => this.jobEventListeners.delete(listener);
   }
   dispose(): void {
     void this.client.close();

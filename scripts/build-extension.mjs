@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Builds the VS Code extension.
-//   node scripts/build-extension.mjs            bundle extension/main.ts -> dist/extension.cjs
+//   node scripts/build-extension.mjs            bundle extension/main.ts -> dist/extension.cjs and the
+//                                               runs dashboard webview/main.ts -> dist/webview.js + .css
+//   node scripts/build-extension.mjs --webview  only the webview bundle (npm run build:webview)
 //   node scripts/build-extension.mjs --package  also build the server (npm run build), stage a clean
 //                                               folder and make dist/aligner-<version>-linux-x64.vsix
 // Why a staging folder: `vsce package --no-dependencies` never packs the top-level node_modules, and
@@ -37,6 +39,27 @@ async function bundleExtension() {
   });
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   log(`dist/extension.cjs (${(bytes / 1024).toFixed(0)} KiB with map)`);
+}
+
+/** The runs dashboard: a browser bundle (IIFE) loaded by the webview with a nonce; its CSS (our styles)
+ *  lands beside it as dist/webview.css. Chart.js and the toolkit are bundled: a webview loads nothing remote. */
+async function bundleWebview() {
+  const result = await build({
+    entryPoints: [join(root, 'webview/main.ts')],
+    outfile: join(root, 'dist/webview.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    sourcemap: args.has('--package') ? false : 'linked',
+    minify: args.has('--package'),
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const bytes = Object.entries(result.metafile.outputs)
+    .filter(([f]) => !f.endsWith('.map'))
+    .reduce((n, [, o]) => n + o.bytes, 0);
+  log(`dist/webview.js + dist/webview.css (${(bytes / 1024).toFixed(0)} KiB)`);
 }
 
 /** Production dependency closure from package-lock.json (node_modules paths), minus type-only packages. */
@@ -109,6 +132,8 @@ async function packageVsix() {
   copy(join(root, 'media'), join(stage, 'media'));
   copy(join(root, 'bin'), join(stage, 'bin'));
   copy(join(root, 'dist/extension.cjs'), join(stage, 'dist/extension.cjs'));
+  copy(join(root, 'dist/webview.js'), join(stage, 'dist/webview.js'));
+  copy(join(root, 'dist/webview.css'), join(stage, 'dist/webview.css'));
   copy(join(root, 'dist/server'), join(stage, 'dist/server'), noMaps);
   if (copy(join(root, 'models/default'), join(stage, 'models/default')))
     log('bundled the default model (models/default)');
@@ -148,6 +173,8 @@ async function packageVsix() {
       '--out',
       outFile,
       '--allow-missing-repository',
+      // README links are relative (docs/…) and there is no public repository URL to rewrite them to.
+      '--no-rewrite-relative-links',
       ...(hasLicense ? [] : ['--skip-license']),
     ],
     stage,
@@ -155,5 +182,6 @@ async function packageVsix() {
   log(`${relative(root, outFile)} (${(statSync(outFile).size / 2 ** 20).toFixed(1)} MiB)`);
 }
 
-await bundleExtension();
+if (!args.has('--webview')) await bundleExtension();
+await bundleWebview();
 if (args.has('--package')) await packageVsix();

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import { isolatedEnv } from './codeServer.js';
 
 export class Workbench {
@@ -130,5 +130,50 @@ export class Workbench {
 
   dirtyTab(): Locator {
     return this.page.locator('.tabs-container .tab.dirty');
+  }
+
+  /** In the open quick pick, once a row shows `ready` (the list to act on): types `filter`, waits
+   *  for a row matching it, and picks it. */
+  async pick(filter: string, ready: string | RegExp = filter, timeoutMs = 30_000): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    const rows = this.page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: ready }).first().waitFor({ timeout: timeoutMs });
+    await input.fill(filter);
+    await rows.filter({ hasText: filter }).first().waitFor({ timeout: timeoutMs });
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** In the open input box whose prompt shows `prompt`: replaces the value and accepts it. */
+  async answer(prompt: string | RegExp, value: string, timeoutMs = 30_000): Promise<void> {
+    await this.page
+      .locator('.quick-input-widget .quick-input-message', { hasText: prompt })
+      .first()
+      .waitFor({ timeout: timeoutMs });
+    await this.page.locator('.quick-input-widget input').fill(value);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Clicks a button of the modal dialog (e.g. a confirmation's "Start Training"). */
+  async dialogButton(text: string, timeoutMs = 30_000): Promise<void> {
+    const button = this.page.locator('.monaco-dialog-box .monaco-button', { hasText: text }).first();
+    await button.waitFor({ timeout: timeoutMs });
+    await button.click();
+  }
+
+  /** The frame of a webview whose content has `selector` (webviews are iframes in iframes). */
+  async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
+    for (const end = Date.now() + timeoutMs; ; await this.page.waitForTimeout(250)) {
+      for (const frame of this.page.frames()) {
+        if (frame === this.page.mainFrame()) continue;
+        if (
+          await frame
+            .locator(selector)
+            .count()
+            .catch(() => 0)
+        )
+          return frame;
+      }
+      if (Date.now() > end) throw new Error(`no webview shows ${selector}`);
+    }
   }
 }
