@@ -2,7 +2,20 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['.bench-deps/', 'dist/', 'node_modules/', 'models/', '.venv/', '.e2e/', 'scratch/', 'test-results/', 'runs/', 'out/'] },
+  {
+    ignores: [
+      '.bench-deps/',
+      'dist/',
+      'node_modules/',
+      'models/',
+      '.venv/',
+      '.e2e/',
+      'scratch/',
+      'test-results/',
+      'runs/',
+      'out/',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
