@@ -34,12 +34,14 @@ if [ ! -x "$NODE24_DIR/bin/node" ]; then
 fi
 log "node: $("$NODE24_DIR/bin/node" -v)"
 
-# 3) code-server, compiled with Node 24's headers (npm_config_nodedir keeps node-gyp offline)
+# 3) code-server, compiled with Node 24's headers (npm_config_nodedir keeps node-gyp offline). Under
+#    `npm run`, the outer npm's npm_config_user_agent (node/v20) leaks in, and code-server's
+#    postinstall reads the Node version from it: drop it so the inner npm reports Node 24.
 CS_BIN=$E/cs/node_modules/.bin/code-server
 if [ ! -x "$CS_BIN" ] || ! grep -q "\"version\": \"$CS_VERSION\"" "$E/cs/node_modules/code-server/package.json" 2>/dev/null; then
   log "installing code-server@$CS_VERSION (takes ~3 minutes)"
   (cd "$E/cs" && { [ -f package.json ] || npm init -y >/dev/null; } \
-    && PATH=$NODE24_DIR/bin:$PATH npm_config_nodedir=$NODE24_DIR \
+    && env -u npm_config_user_agent PATH=$NODE24_DIR/bin:$PATH npm_config_nodedir=$NODE24_DIR \
        npm install --no-audit --no-fund --loglevel=error --foreground-scripts "code-server@$CS_VERSION" > "$E/cs-install.log" 2>&1) \
     || { tail -40 "$E/cs-install.log"; exit 1; }
 fi
