@@ -20,7 +20,8 @@ export function readInitializers(modelPath: string): Weights {
   return out;
 }
 
-interface Cfg {
+/** The config.json fields the reference forward pass reads. */
+export interface Cfg {
   model_type: string;
   hidden_size: number;
   num_hidden_layers: number;

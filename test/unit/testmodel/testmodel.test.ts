@@ -18,22 +18,12 @@ import {
   type TestModelType,
 } from '../../../server/testmodel/writeTestModel.js';
 import { readInitializers, referenceLogits } from './hfReference.js';
+import type { Cfg as ReferenceCfg } from './hfReference.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aligner-testmodel-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-interface Cfg {
-  model_type: string;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-  intermediate_size: number;
-  vocab_size: number;
-  rms_norm_eps: number;
-  rope_theta: number;
-  tie_word_embeddings: boolean;
+interface Cfg extends ReferenceCfg {
   bos_token_id: number | null;
   eos_token_id: number;
   pad_token_id: number;
