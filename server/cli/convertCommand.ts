@@ -1,5 +1,5 @@
 // `aligner convert`: a Hugging Face checkpoint folder -> a model folder the engine loads.
-import { InvalidArgumentError } from 'commander';
+import { oneOf } from './options.js';
 import type { Command } from 'commander';
 import {
   CONVERT_DTYPES,
@@ -14,13 +14,6 @@ interface ConvertFlags {
   out: string;
   dtype: ConvertDtype;
   layout: ConvertLayout;
-}
-
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
-    return value as T;
-  };
 }
 
 export function registerConvertCommand(program: Command): void {

@@ -16,17 +16,16 @@ export function floatArg(value: string): number {
   return n;
 }
 
-export function epArg(value: string): ExecutionProvider {
-  const r = ExecutionProviderSchema.safeParse(value);
-  if (!r.success) throw new InvalidArgumentError(`must be one of ${ExecutionProviderSchema.options.join(', ')}`);
-  return r.data;
+/** A commander parser accepting one of `allowed`, with the list in the error. */
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
+    return value as T;
+  };
 }
 
-export function templateArg(value: string): TemplateName {
-  const r = TemplateNameSchema.safeParse(value);
-  if (!r.success) throw new InvalidArgumentError(`must be one of ${TemplateNameSchema.options.join(', ')}`);
-  return r.data;
-}
+export const epArg: (value: string) => ExecutionProvider = oneOf(ExecutionProviderSchema.options);
+export const templateArg: (value: string) => TemplateName = oneOf(TemplateNameSchema.options);
 
 export function addGenerationFlags(cmd: Command): Command {
   return cmd

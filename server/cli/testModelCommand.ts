@@ -1,9 +1,8 @@
 // `aligner make-test-model`: a random-weight model in the exact folder layout the engine loads.
-import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { TEST_MODEL_PRESETS, writeTestModel } from '../testmodel/writeTestModel.js';
 import type { TestModelType } from '../testmodel/writeTestModel.js';
-import { intArg } from './options.js';
+import { intArg, oneOf } from './options.js';
 
 interface TestModelFlags {
   type: TestModelType;
@@ -18,13 +17,6 @@ interface TestModelFlags {
   vocab?: number;
   maxPositions?: number;
   seed?: number;
-}
-
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
-    return value as T;
-  };
 }
 
 export function registerTestModelCommand(program: Command): void {
