@@ -6,10 +6,9 @@
 // Run: npm run bench [-- --quick] [-- --only 1,4,...] [-- --model DIR (section 5's model)]
 // Sections 1-3 and 7b come from one measurement; 7a needs 4. The first run also writes and converts
 // the models (~3 minutes, cached in the OS temp folder).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
 import { defaultThreads } from '../server/engine/host.js';
 import { measureBandwidth, measureParallelCopy } from './lib/bandwidth.js';
 import { Bench } from './lib/context.js';
@@ -27,6 +26,7 @@ import { MODEL_CACHE_DIR } from './lib/models.js';
 import { fmt, others } from './lib/report.js';
 import { renderSpeculation, runSpeculationSection } from './lib/speculationSection.js';
 import { round } from './lib/stats.js';
+import { describeMachine } from './lib/machine.js';
 import { renderTransport, runTransportSection } from './lib/transportSection.js';
 
 const { values: args } = parseArgs({
@@ -82,22 +82,7 @@ const bench = new Bench(args.quick ? QUICK : FULL);
 const s = bench.settings;
 
 /** "AuthenticAMD family 25 model 17" from /proc/cpuinfo, since a VM's model name can be as short as "AMD EPYC". */
-function cpuId(): string | null {
-  if (!existsSync('/proc/cpuinfo')) return null;
-  const info = readFileSync('/proc/cpuinfo', 'utf8');
-  const field = (name: string) => new RegExp(`^${name}\\s*: (.*)$`, 'm').exec(info)?.[1];
-  return `${field('vendor_id')} family ${field('cpu family')} model ${field('model')}`;
-}
-const machine = {
-  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-  cpuId: cpuId(),
-  cores: availableParallelism(),
-  memoryGiB: round(totalmem() / 2 ** 30),
-  platform: `${process.platform}-${process.arch}`,
-  node: process.version,
-  onnxruntimeNode: ort.env.versions.node ?? 'unknown',
-  loadAverageAtStart: loadavg().map((x) => round(x)),
-};
+const machine = describeMachine();
 bench.log(
   `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}` +
     `${s.quick ? ' (quick)' : ''}; sections ${[...only].join(',')}`,

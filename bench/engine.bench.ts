@@ -2,9 +2,8 @@
 // test models (~17M and ~100M parameters), decode time against the memory-bandwidth bound, and one
 // end-to-end correction through EngineHost. Prints tables; writes bench/results/engine.json.
 // Run: npm run bench:engine (under 2 minutes on 2 cores; the first run also writes the models, a few seconds).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { defaultThreads } from '../server/engine/host.js';
 import { readModelFolder } from '../server/engine/modelFolder.js';
 import type { OnnxDecoder } from '../server/engine/onnxDecoder.js';
@@ -16,6 +15,7 @@ import { LoadMeter } from './lib/load.js';
 import { MODEL_CACHE_DIR, ensureModel } from './lib/models.js';
 import type { BenchModel, PresetName } from './lib/models.js';
 import { median, round } from './lib/stats.js';
+import { describeMachine } from './lib/machine.js';
 import { table } from './lib/table.js';
 
 const MODELS: PresetName[] = ['17m', '100m'];
@@ -59,12 +59,6 @@ interface ModelFigures {
 }
 
 /** "family 25 model 17" from /proc/cpuinfo (Linux), since a VM's model name can be as short as "AMD EPYC". */
-function cpuId(): string | null {
-  if (!existsSync('/proc/cpuinfo')) return null;
-  const info = readFileSync('/proc/cpuinfo', 'utf8');
-  const field = (name: string) => new RegExp(`^${name}\\s*: (.*)$`, 'm').exec(info)?.[1];
-  return `${field('vendor_id')} family ${field('cpu family')} model ${field('model')}`;
-}
 
 const started = performance.now();
 const load = new LoadMeter();
@@ -77,16 +71,7 @@ async function withLoad<T>(fn: () => T | Promise<T>): Promise<[T, number | null]
 const threads = defaultThreads();
 const log = (msg: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}`);
 
-const machine = {
-  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-  cpuId: cpuId(),
-  cores: availableParallelism(),
-  memoryGiB: round(totalmem() / 2 ** 30),
-  platform: `${process.platform}-${process.arch}`,
-  node: process.version,
-  onnxruntimeNode: ort.env.versions.node ?? 'unknown',
-  loadAverageAtStart: loadavg().map((x) => round(x)),
-};
+const machine = describeMachine();
 log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`);
 
 // Measured at the start and again at the end of the run: on a shared machine the better one is the truer.
