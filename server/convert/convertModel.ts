@@ -9,7 +9,6 @@ import { Checkpoint } from './checkpoint.js';
 import { buildFastDecoderGraph, NBITS_ACCURACY_LEVEL, NBITS_BLOCK_SIZE, type FastDtype } from './fastDecoderGraph.js';
 import { hfToOnnx, hfWeightSpecs, type HfTensor } from './hfWeights.js';
 import { readModelConfig, type ModelArch } from './modelConfig.js';
-import { OnnxModelBuilder } from './onnxModel.js';
 
 export type ConvertDtype = FastDtype;
 export type ConvertLayout = 'fast' | 'optimum';
@@ -138,7 +137,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
       parameters = buildDecoderGraph(g, arch.dims, source, { invFreq: arch.invFreq }).parameters;
       bytes = g.finish({ producer: 'aligner-convert', docString: doc });
     } else {
-      const g = new OnnxModelBuilder(external ? { path: dataPath } : undefined);
+      const g = new GraphBuilder(external ? { path: dataPath } : undefined);
       const built = buildFastDecoderGraph(g, arch, weights.get, dtype);
       parameters = built.parameters;
       maxWeightError = built.maxWeightError;

@@ -36,7 +36,7 @@
 // accuracy_level 4; the embedding table fp16). All I/O stays float32 / int64 for every dtype.
 import { transpose } from './hfWeights.js';
 import type { ModelArch } from './modelConfig.js';
-import { MS_DOMAIN, TensorType, type OnnxModelBuilder } from './onnxModel.js';
+import { MS_DOMAIN, TensorType, type GraphBuilder } from '../testmodel/onnxGraph.js';
 import { quantizeNBits, toFp16 } from './quantize.js';
 import { rotaryCaches } from './rope.js';
 
@@ -58,7 +58,7 @@ export interface FastBuildResult {
 export type HfWeightGetter = (name: string) => Float32Array;
 
 export function buildFastDecoderGraph(
-  g: OnnxModelBuilder,
+  g: GraphBuilder,
   arch: ModelArch,
   getWeight: HfWeightGetter,
   dtype: FastDtype,

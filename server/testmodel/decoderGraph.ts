@@ -2,7 +2,7 @@
 // Optimum export of Hugging Face's LlamaForCausalLM / GemmaForCausalLM / Qwen2ForCausalLM (eager
 // attention, fp32), with random weights or, through a WeightSource, a checkpoint's weights. Only
 // standard opset-17 ops are used, so any ORT EP runs it.
-import { DataType, type GraphBuilder } from './onnxGraph.js';
+import { TensorType as DataType, type GraphBuilder } from './onnxGraph.js';
 import { Rng } from './rng.js';
 import type { ModelDims } from './types.js';
 
@@ -66,7 +66,7 @@ export function buildDecoderGraph(
     const data = weights.weight(name, dims, { std, mean });
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`weight ${name}: expected dims ${dims}`);
     parameters += data.length;
-    return g.initFloat(name, dims, data);
+    return g.f32(name, dims, data);
   };
   // Linear layers are stored as [in, out] (the MatMul right operand), i.e. HF's weight transposed.
   const linear = (prefix: string, inDim: number, outDim: number, std: number, bias: boolean) => ({
@@ -76,9 +76,9 @@ export function buildDecoderGraph(
   // Norm weights are perturbed from their identity value so a wrong norm formula changes the output.
   const normWeight = (name: string) => weight(name, [H], 0.1, isGemma ? 0 : 1);
 
-  const i64 = (v: number[]) => g.constInt64(v);
-  const scalarI64 = (v: number) => g.constInt64([v], []);
-  const f32 = (v: number) => g.constFloat(v);
+  const i64 = (v: number[]) => g.constI64(v);
+  const scalarI64 = (v: number) => g.constI64([v], []);
+  const f32 = (v: number) => g.constF32(v);
 
   // ---- inputs
   const batch = 'batch_size';
@@ -105,7 +105,7 @@ export function buildDecoderGraph(
   // ---- rotary tables, shared by all layers: cos/sin [B, 1, S, D] (HF rotate_half layout)
   const invFreq = opts.invFreq ?? defaultInvFreq(d.ropeTheta, D);
   if (invFreq.length !== D / 2) throw new Error(`invFreq needs ${D / 2} values`);
-  const invFreqName = g.initFloat('model.rotary_emb.inv_freq', [D / 2], invFreq);
+  const invFreqName = g.f32('model.rotary_emb.inv_freq', [D / 2], invFreq);
   const posF = g.op('Cast', [positionIds], { to: DataType.FLOAT });
   const freqs = g.op('Mul', [g.op('Unsqueeze', [posF, i64([2])]), invFreqName]); // [B, S, D/2]
   const emb = g.op('Concat', [freqs, freqs], { axis: -1 });

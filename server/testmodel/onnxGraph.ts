@@ -1,5 +1,7 @@
-// A small typed ONNX graph builder on onnx-proto (protobufjs). onnx-proto is CommonJS and assigns
-// its namespace at runtime, so under ESM only the default import works (named imports don't).
+// A small typed ONNX graph builder on onnx-proto (protobufjs), used by the test-model writer and the
+// converter: standard and contrib-op (com.microsoft) nodes, fp32/fp16/int/uint8 initializers, and
+// external data written as tensors are added (so a large model never sits in memory whole).
+// onnx-proto is CommonJS and assigns its namespace at runtime: under ESM only the default import works.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -7,12 +9,9 @@ import type { onnx as P } from 'onnx-proto';
 
 export const { onnx } = onnxProto;
 
-export const DataType = {
-  FLOAT: 1,
-  INT64: 7,
-  BOOL: 9,
-} as const;
-export type DataTypeId = (typeof DataType)[keyof typeof DataType];
+export const TensorType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
+export type TensorTypeId = (typeof TensorType)[keyof typeof TensorType];
+export const MS_DOMAIN = 'com.microsoft';
 
 /** A dimension: a fixed size or a symbolic name (dim_param). */
 export type Dim = number | string;
@@ -22,10 +21,8 @@ export type AttrValue = number | number[] | string | { float: number };
 export interface ExternalDataSink {
   /** Path of the .onnx_data file to write. */
   path: string;
-  /** Tensors of at least this many bytes go external (smaller ones stay inline). */
+  /** Tensors of at least this many bytes go to the data file (default 1 KiB). */
   thresholdBytes?: number;
-  /** Offsets are aligned to this (page size), so ORT can mmap the data. */
-  alignment?: number;
 }
 
 /**
@@ -37,45 +34,49 @@ export class GraphBuilder {
   private initializers: P.ITensorProto[] = [];
   private inputs: P.IValueInfoProto[] = [];
   private outputs: P.IValueInfoProto[] = [];
+  private domains = new Set<string>();
   private counters = new Map<string, number>();
-  private int64Cache = new Map<string, string>();
-  private floatCache = new Map<string, string>();
+  private consts = new Map<string, string>();
   private fd: number | null = null;
   private offset = 0;
+  /** Bytes of all initializers, inline and external. */
+  weightBytes = 0;
 
   constructor(private readonly external?: ExternalDataSink) {
     if (external) this.fd = openSync(external.path, 'w');
   }
 
   /** A fresh, deterministic value name like `prefix_3`. */
-  uniqueName(prefix: string): string {
+  fresh(prefix: string): string {
     const n = this.counters.get(prefix) ?? 0;
     this.counters.set(prefix, n + 1);
     return `${prefix}_${n}`;
   }
 
-  input(name: string, elemType: DataTypeId, dims: Dim[]): string {
-    this.inputs.push(valueInfo(name, elemType, dims));
+  input(name: string, type: TensorTypeId, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, type, dims));
     return name;
   }
 
-  output(name: string, elemType: DataTypeId, dims: Dim[]): void {
-    this.outputs.push(valueInfo(name, elemType, dims));
+  output(name: string, type: TensorTypeId, dims: Dim[]): void {
+    this.outputs.push(valueInfo(name, type, dims));
   }
 
-  /** Adds a node; returns its output names (generated from `name` unless given). */
+  /** Adds a node; `outputs` names its outputs (use '' to skip an optional one) or counts them. */
   node(
     opType: string,
     inputs: string[],
-    opts: { name?: string; outputs?: string[] | number; attrs?: Record<string, AttrValue> } = {},
+    opts: { attrs?: Record<string, AttrValue>; outputs?: string[] | number; domain?: string } = {},
   ): string[] {
-    const name = opts.name ?? this.uniqueName(opType);
+    const name = this.fresh(opType);
     const outs = Array.isArray(opts.outputs)
       ? opts.outputs
-      : Array.from({ length: opts.outputs ?? 1 }, (_, i) => `${name}_output_${i}`);
+      : Array.from({ length: opts.outputs ?? 1 }, (_, i) => `${name}_out${i}`);
+    if (opts.domain) this.domains.add(opts.domain);
     this.nodes.push({
       name,
       opType,
+      domain: opts.domain ?? '',
       input: inputs,
       output: outs,
       attribute: Object.entries(opts.attrs ?? {}).map(([k, v]) => attribute(k, v)),
@@ -83,28 +84,31 @@ export class GraphBuilder {
     return outs;
   }
 
-  /** Single-output convenience wrapper around node(). */
-  op(opType: string, inputs: string[], attrs?: Record<string, AttrValue>, name?: string): string {
-    return this.node(opType, inputs, { attrs, name })[0];
+  op(opType: string, inputs: string[], attrs?: Record<string, AttrValue>, output?: string): string {
+    return this.node(opType, inputs, { attrs, outputs: output ? [output] : 1 })[0];
   }
 
-  /** A float32 initializer; `data` is used as-is (no copy unless it goes external). */
-  initFloat(name: string, dims: number[], data: Float32Array): string {
+  /** A com.microsoft contrib op with one output. */
+  ms(opType: string, inputs: string[], attrs?: Record<string, AttrValue>, output?: string): string {
+    return this.node(opType, inputs, { attrs, outputs: output ? [output] : 1, domain: MS_DOMAIN })[0];
+  }
+
+  /** An initializer from raw little-endian bytes; large ones go to the external data file. */
+  initializer(name: string, type: TensorTypeId, dims: number[], data: ArrayBufferView): string {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const expected = dims.reduce((a, b) => a * b, 1);
-    if (expected !== data.length)
-      throw new Error(`initializer ${name}: dims ${dims} need ${expected} values, got ${data.length}`);
+    this.weightBytes += bytes.byteLength;
     const ext = this.external;
     if (ext && this.fd !== null && bytes.byteLength >= (ext.thresholdBytes ?? 1024)) {
-      const align = ext.alignment ?? 4096;
-      const pad = (align - (this.offset % align)) % align;
+      // page-aligned offsets let ORT map the data file
+      const pad = (4096 - (this.offset % 4096)) % 4096;
       if (pad) writeSync(this.fd, new Uint8Array(pad));
       this.offset += pad;
-      writeSync(this.fd, bytes);
+      for (let done = 0; done < bytes.byteLength;)
+        done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
       this.initializers.push({
         name,
         dims,
-        dataType: DataType.FLOAT,
+        dataType: type,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: basename(ext.path) },
@@ -114,51 +118,51 @@ export class GraphBuilder {
       });
       this.offset += bytes.byteLength;
     } else {
-      this.initializers.push({ name, dims, dataType: DataType.FLOAT, rawData: bytes });
+      this.initializers.push({ name, dims, dataType: type, rawData: bytes });
     }
     return name;
   }
 
-  /** An int64 constant initializer (shapes, axes, indices); identical values are shared. */
-  constInt64(values: number[], dims: number[] = [values.length]): string {
-    const key = `${dims.join('x')}:${values.join(',')}`;
-    const cached = this.int64Cache.get(key);
-    if (cached) return cached;
-    const name = this.uniqueName('const_i64');
-    const raw = new BigInt64Array(values.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims, dataType: DataType.INT64, rawData: new Uint8Array(raw.buffer) });
-    this.int64Cache.set(key, name);
+  f32(name: string, dims: number[], data: Float32Array): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (expected !== data.length)
+      throw new Error(`initializer ${name}: dims ${dims} need ${expected} values, got ${data.length}`);
+    return this.initializer(name, TensorType.FLOAT, dims, data);
+  }
+
+  /** Shared small constants (shapes, axes, scalars), deduplicated by value. */
+  constI64(values: number[], dims: number[] = [values.length]): string {
+    return this.cached(`i64:${dims}:${values}`, () =>
+      this.initializer(this.fresh('const_i64'), TensorType.INT64, dims, BigInt64Array.from(values.map(BigInt))),
+    );
+  }
+
+  constF32(value: number): string {
+    return this.cached(`f32:${Math.fround(value)}`, () =>
+      this.initializer(this.fresh('const_f32'), TensorType.FLOAT, [], new Float32Array([value])),
+    );
+  }
+
+  private cached(key: string, make: () => string): string {
+    let name = this.consts.get(key);
+    if (!name) this.consts.set(key, (name = make()));
     return name;
   }
 
-  /** A float32 scalar constant (shared by value); stored inline, it is tiny. */
-  constFloat(value: number): string {
-    const data = new Float32Array([value]);
-    const key = String(data[0]);
-    const cached = this.floatCache.get(key);
-    if (cached) return cached;
-    const name = this.uniqueName('const_f32');
-    this.initializers.push({ name, dims: [], dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
-    this.floatCache.set(key, name);
-    return name;
-  }
-
-  /** Serializes the model (opset 17, IR 8 unless told) and closes the external data file. */
-  finish(
-    meta: { graphName?: string; producer?: string; opset?: number; irVersion?: number; docString?: string } = {},
-  ): Uint8Array {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
+  /** Serializes the model and closes the external data file. */
+  finish(meta: { producer?: string; docString?: string; opset?: number } = {}): Uint8Array {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    const opsetImport = [{ domain: '', version: meta.opset ?? 17 }];
+    for (const d of [...this.domains].sort()) opsetImport.push({ domain: d, version: 1 });
     const model: P.IModelProto = {
-      irVersion: meta.irVersion ?? 8,
-      producerName: meta.producer ?? 'aligner-testmodel',
+      irVersion: 8,
+      producerName: meta.producer ?? 'aligner',
       producerVersion: '1',
       docString: meta.docString ?? '',
-      opsetImport: [{ domain: '', version: meta.opset ?? 17 }],
+      opsetImport,
       graph: {
-        name: meta.graphName ?? 'main_graph',
+        name: 'main_graph',
         node: this.nodes,
         initializer: this.initializers,
         input: this.inputs,

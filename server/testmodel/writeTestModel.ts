@@ -163,7 +163,10 @@ export async function writeTestModel(opts: TestModelOptions): Promise<TestModelS
   st?.close();
   if (built.parameters !== parameters)
     throw new Error(`internal: built ${built.parameters} parameters, expected ${parameters}`);
-  writeFileSync(join(onnxDir, 'model.onnx'), g.finish({ docString: `random-weight ${d.type} test model` }));
+  writeFileSync(
+    join(onnxDir, 'model.onnx'),
+    g.finish({ producer: 'aligner-testmodel', docString: `random-weight ${d.type} test model` }),
+  );
 
   const json = (name: string, value: unknown) => writeFileSync(join(dir, name), JSON.stringify(value, null, 2) + '\n');
   json('config.json', config);
