@@ -2,7 +2,8 @@
 // page and CSP the extension serves, in headless Chromium. Only VS Code's webview plumbing is stubbed:
 // `acquireVsCodeApi().postMessage` goes to the extension's real DashboardHost (validation, jobs over
 // the real server connection, rows.jsonl reading), and its replies come back as message events.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DashboardHost, type DashboardHostDeps } from '../../extension/runs/dashboardHost.js';
@@ -66,10 +67,13 @@ export async function openDashboardHarness(o: {
   tmpDir: string;
   log?: DashboardHostDeps['log'];
 }): Promise<DashboardHarness> {
+  // Chromium's singleton socket lives in TMPDIR and a Unix socket path must stay under 108 bytes;
+  // a deep checkout (CI clones into a longer path) overflows it, so TMPDIR is a short system temp folder.
+  const shortTmp = mkdtempSync(join(tmpdir(), 'aligner-dash-'));
   const browser: Browser = await chromium.launch({
     executablePath: o.chromiumPath,
     headless: true,
-    env: { ...process.env, TMPDIR: o.tmpDir, HOME: o.tmpDir } as Record<string, string>,
+    env: { ...process.env, TMPDIR: shortTmp, HOME: o.tmpDir } as Record<string, string>,
     args: [
       '--headless',
       '--no-sandbox',
@@ -159,6 +163,7 @@ export async function openDashboardHarness(o: {
     async close() {
       host.dispose();
       await browser.close();
+      rmSync(shortTmp, { recursive: true, force: true });
     },
   };
 }
