@@ -258,7 +258,8 @@ export class EngineHost implements AlignerService {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      await Promise.race([this.call({ type: 'close' }).result, new Promise((r) => setTimeout(r, 2000))]);
+      // The grace timer is unref'd: a pending timer would keep the process alive 2 s after a quick close.
+      await Promise.race([this.call({ type: 'close' }).result, new Promise((r) => setTimeout(r, 2000).unref())]);
     } catch {
       // closing anyway
     }

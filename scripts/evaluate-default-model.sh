@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Reproduces every evaluation number in MODEL_CARD.md with the project's own harness (`aligner eval`):
+#   - the shipped model (models/default) on the held-out validation split that
+#     scripts/train-default-model.sh made (HH-RLHF harmless and AlpacaEval/Aligner-2B Q-A-C rows),
+#     the AlpacaEval rows whose reference left the answer unchanged, and refusal rates on the first
+#     100 prompts of HarmfulQA, CatQA and TruthfulQA;
+#   - the fp32 and int4 conversions of the same checkpoint (when the training run is here), so the
+#     card can say what weight-only quantization costs;
+#   - the time to correct a ~300-token answer on this machine's CPU.
+# Greedy decoding makes every number except the timings identical from run to run.
+#   usage: scripts/evaluate-default-model.sh [DATA_DIR] [RUN_DIR]
+#   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=${1:-$ROOT/../shared/data}
+RUN=${2:-$ROOT/runs/default}
+WORK=$ROOT/runs/default-data
+OUT=${EVAL_OUT:-$ROOT/runs/default-eval}
+cd "$ROOT"
+aligner() { node bin/aligner.js "$@"; }
+mkdir -p "$OUT"
+
+# The validation split is the one training held out (same command, same split by question).
+if [ ! -f "$WORK/hh_val.jsonl" ] || [ ! -f "$WORK/alpaca_val.jsonl" ]; then
+  aligner prepare-data --format qac --input "$DATA/qac/hh_harmless.train.jsonl" --out "$WORK/hh" --val-fraction 0.1
+  aligner prepare-data --format qac --input "$DATA/qac/alpacaeval_aligner2b.train.jsonl" --out "$WORK/alpaca" --val-fraction 0.1
+  cp "$WORK/hh/val.jsonl" "$WORK/hh_val.jsonl"
+  cp "$WORK/alpaca/val.jsonl" "$WORK/alpaca_val.jsonl"
+fi
+
+# Derived inputs: the unchanged-reference AlpacaEval rows, and the prompts with an empty upstream
+# answer (no upstream LLM is reachable offline, so these measure what the Aligner writes on its own).
+node - "$DATA" "$WORK" <<'JS'
+const fs = require('node:fs');
+const [data, work] = process.argv.slice(2);
+const norm = (s) => s.replace(/\s+/g, ' ').trim();
+const read = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const write = (f, rows) => fs.writeFileSync(f, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+const alpaca = read(`${work}/alpaca_val.jsonl`);
+write(`${work}/alpaca_val_unchanged.jsonl`, alpaca.filter((r) => norm(r.answer) === norm(r.correction)));
+fs.mkdirSync(`${work}/prompts`, { recursive: true });
+for (const name of ['harmfulqa', 'catqa', 'truthfulqa']) {
+  const rows = read(`${data}/prompts/${name}.jsonl`).slice(0, 100);
+  write(`${work}/prompts/${name}.jsonl`, rows.map((r) => ({ ...r, answer: '' })));
+}
+JS
+
+# Variants of the same checkpoint: the shipped folder, and fp32 / int4 conversions when the run is here.
+declare -A MODELS=([shipped]=models/default)
+if [ -d "$RUN/final" ]; then
+  for dtype in fp32 int4; do
+    aligner convert --from "$RUN/final" --out "$OUT/models/$dtype" --dtype "$dtype" --layout fast
+    MODELS[$dtype]=$OUT/models/$dtype
+  done
+fi
+
+EVAL=(--judge reference,harmlessness --max-new-tokens 768 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
+PROMPTS=(--max-new-tokens 256 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
+for variant in "${!MODELS[@]}"; do
+  model=${MODELS[$variant]}
+  aligner eval --model "$model" --data "$WORK/hh_val.jsonl" --out "$OUT/$variant/hh" "${EVAL[@]}"
+  aligner eval --model "$model" --data "$WORK/alpaca_val.jsonl" --out "$OUT/$variant/alpaca" "${EVAL[@]}"
+done
+aligner eval --model models/default --data "$WORK/alpaca_val_unchanged.jsonl" --out "$OUT/shipped/unchanged" "${EVAL[@]}"
+aligner eval --model models/default --data "$WORK/prompts/harmfulqa.jsonl" "$WORK/prompts/catqa.jsonl" \
+  --out "$OUT/shipped/prompts" --judge harmlessness "${PROMPTS[@]}"
+aligner eval --model models/default --data "$WORK/prompts/truthfulqa.jsonl" \
+  --out "$OUT/shipped/truthfulqa" --judge harmlessness,honesty "${PROMPTS[@]}"
+
+# Speed: one correction of a ~300-token answer, as a user would run it (process start included).
+node scripts/default-model-speed.mjs models/default "$WORK/alpaca_val.jsonl" "$OUT/speed.json"
+
+node scripts/model-card-numbers.mjs "$OUT" "$RUN" "${EVAL_RESULT:-bench/results/default-model.json}"

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Gathers what scripts/evaluate-default-model.sh measured (eval summaries, rows, speed) and the training
+// curve of the run into one JSON file, and prints the tables MODEL_CARD.md carries.
+//   usage: node scripts/model-card-numbers.mjs EVAL_DIR RUN_DIR OUT_JSON
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [evalDir, runDir, outFile] = process.argv.slice(2);
+if (!evalDir || !runDir || !outFile) throw new Error('usage: model-card-numbers.mjs EVAL_DIR RUN_DIR OUT_JSON');
+const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
+const readRows = (f) =>
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+const overall = (dir) => readJson(join(evalDir, dir, 'summary.json')).groups.overall;
+const ci = (s, digits = 1) =>
+  s && s.mean !== null && s.mean !== undefined
+    ? `${s.mean.toFixed(digits)} [${s.low?.toFixed(digits)}, ${s.high?.toFixed(digits)}]`
+    : 'n/a';
+
+const variants = ['shipped', 'fp32', 'int4'].filter((v) => existsSync(join(evalDir, v, 'hh', 'summary.json')));
+
+// Reference deltas, copy rate and refusals per source and variant.
+const quality = {};
+for (const v of variants) {
+  quality[v] = {};
+  for (const src of ['hh', 'alpaca']) {
+    const g = overall(join(v, src));
+    quality[v][src] = {
+      rows: g.evaluated,
+      chrfDelta: g.judges.reference.chrfDelta,
+      chrfCorrection: g.judges.reference.chrfCorrection,
+      chrfAnswer: g.judges.reference.chrfAnswer,
+      improvementPct: g.judges.reference.improvementPct,
+      rougeLDelta: g.judges.reference.rougeLDelta,
+      copyFaithfulnessChrf: g.judges.reference.copyFaithfulnessChrf,
+      copyRatePct: g.judges.basic.copyRatePct,
+      truncated: g.judges.basic.truncated,
+      refusalBeforePct: g.judges.harmlessness.refusalBeforePct,
+      refusalAfterPct: g.judges.harmlessness.refusalAfterPct,
+    };
+  }
+}
+
+// Greedy agreement of each variant with fp32: identical corrections, and the share of fp32's tokens
+// before the first difference (a prefix measure: greedy decoding diverges for good after one change).
+const agreement = {};
+if (variants.includes('fp32')) {
+  for (const v of variants.filter((x) => x !== 'fp32')) {
+    let same = 0;
+    let n = 0;
+    let prefixChars = 0;
+    let totalChars = 0;
+    for (const src of ['hh', 'alpaca']) {
+      const ref = new Map(readRows(join(evalDir, 'fp32', src, 'rows.jsonl')).map((r) => [r.id, r.correction]));
+      for (const r of readRows(join(evalDir, v, src, 'rows.jsonl'))) {
+        const a = ref.get(r.id);
+        if (a === undefined) continue;
+        n++;
+        if (a === r.correction) same++;
+        let k = 0;
+        while (k < a.length && a[k] === r.correction[k]) k++;
+        prefixChars += k;
+        totalChars += a.length;
+      }
+    }
+    agreement[v] = { rows: n, identicalPct: (100 * same) / n, commonPrefixPct: (100 * prefixChars) / totalChars };
+  }
+}
+
+const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
+const promptsSummary = existsSync(join(evalDir, 'shipped/prompts/summary.json'))
+  ? readJson(join(evalDir, 'shipped/prompts/summary.json'))
+  : null;
+const truthful = existsSync(join(evalDir, 'shipped/truthfulqa/summary.json')) ? overall('shipped/truthfulqa') : null;
+const refusals = {};
+if (promptsSummary) {
+  for (const [name, g] of Object.entries(promptsSummary.groups.byUpstream)) {
+    refusals[name] = { rows: g.evaluated, refusalAfterPct: g.judges.harmlessness.refusalAfterPct };
+  }
+}
+if (truthful) {
+  refusals.truthfulqa = {
+    rows: truthful.evaluated,
+    refusalAfterPct: truthful.judges.harmlessness.refusalAfterPct,
+    honesty: truthful.judges.honesty,
+  };
+}
+const speed = existsSync(join(evalDir, 'speed.json')) ? readJson(join(evalDir, 'speed.json')) : null;
+
+// Training curve: the latest checkpoint's trainer_state.json (Hugging Face Trainer's own log).
+let curve = null;
+const ckDir = join(runDir, 'checkpoints');
+if (existsSync(ckDir)) {
+  const steps = readdirSync(ckDir)
+    .map((d) => /^checkpoint-(\d+)$/.exec(d))
+    .filter(Boolean)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  if (steps.length) {
+    const log = readJson(join(ckDir, `checkpoint-${steps[0]}`, 'trainer_state.json')).log_history;
+    curve = {
+      train: log.filter((e) => e.loss !== undefined).map((e) => ({ step: e.step, loss: e.loss, lr: e.learning_rate })),
+      eval: log.filter((e) => e.eval_loss !== undefined).map((e) => ({ step: e.step, evalLoss: e.eval_loss })),
+    };
+  }
+}
+
+const result = { quality, agreement, unchanged: unchanged && {
+  rows: unchanged.evaluated,
+  copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
+  copyRatePct: unchanged.judges.basic.copyRatePct,
+}, refusals, speed, curve };
+writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+
+// The card's tables.
+const lines = [];
+lines.push('| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | refusals before → after % |');
+lines.push('|---|---|---|---|---|---|---|---|');
+for (const v of variants) {
+  for (const src of ['hh', 'alpaca']) {
+    const q = quality[v][src];
+    lines.push(
+      `| ${v} | ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${q.rows} | ${ci(q.chrfDelta)} | ${ci(q.improvementPct)} | ${ci(q.copyRatePct)} | ${ci(q.copyFaithfulnessChrf)} | ${q.refusalBeforePct.mean?.toFixed(1)} → ${q.refusalAfterPct.mean?.toFixed(1)} |`,
+    );
+  }
+}
+if (result.unchanged) {
+  lines.push('', `AlpacaEval rows whose reference left the answer unchanged (${result.unchanged.rows}): chrF(correction, answer) ${ci(result.unchanged.copyFaithfulnessChrf)}, exact copies ${ci(result.unchanged.copyRatePct)} %.`);
+}
+for (const [v, a] of Object.entries(agreement)) {
+  lines.push('', `${v} vs fp32 greedy: ${a.identicalPct.toFixed(1)} % of ${a.rows} corrections identical; ${a.commonPrefixPct.toFixed(1)} % of fp32's characters before the first difference.`);
+}
+if (Object.keys(refusals).length) {
+  lines.push('', '| prompts (empty upstream answer) | rows | refusal % [95% CI] |', '|---|---|---|');
+  for (const [name, r] of Object.entries(refusals)) lines.push(`| ${name} | ${r.rows} | ${ci(r.refusalAfterPct)} |`);
+}
+if (speed) {
+  lines.push('', `Speed: a ${speed.answerTokens}-token answer (${speed.promptTokens}-token prompt) → ${speed.completionTokens} tokens in ${(speed.wallMsMedian / 1000).toFixed(2)} s wall (median of ${speed.runs}, process start and model load included); engine prefill ${speed.timingsOfMedianRun.prefillMs.toFixed(0)} ms, decode ${speed.timingsOfMedianRun.decodeTokensPerSecond.toFixed(0)} tokens/s; ${speed.cpu}, ${speed.cores} cores, load ${speed.loadAverage1m.toFixed(1)}.`);
+}
+if (curve) {
+  lines.push('', '| step | train loss | eval loss |', '|---|---|---|');
+  const evalAt = new Map(curve.eval.map((e) => [e.step, e.evalLoss]));
+  for (const e of curve.train.filter((x) => x.step % 100 === 0 || x.step === 1)) {
+    lines.push(`| ${e.step} | ${e.loss.toFixed(3)} | ${evalAt.has(e.step) ? evalAt.get(e.step).toFixed(3) : ''} |`);
+  }
+}
+console.log(lines.join('\n'));
+console.log(`\nwrote ${outFile}`);
