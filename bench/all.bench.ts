@@ -4,6 +4,8 @@
 // transformers.js, speculation, WebSocket overhead, time to first token, memory. Prints a table per
 // section; writes bench/results/all.json and bench/results/bench.md.
 // Run: npm run bench [-- --quick] [-- --only 1,4,...] [-- --model DIR (section 5's model)]
+//   [-- --out NAME: write results/NAME.json and NAME.md instead of all.json and bench.md, for partial runs]
+//   [-- --presets 17m,100m|none: section 1's random models (the default model is always measured)]
 // Sections 1-3 and 7b come from one measurement; 7a needs 4. The first run also writes and converts
 // the models (~3 minutes, cached in the OS temp folder).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +32,13 @@ import { describeMachine } from './lib/machine.js';
 import { renderTransport, runTransportSection } from './lib/transportSection.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, model: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string' },
+    presets: { type: 'string' },
+  },
 });
 const only = new Set((args.only ?? '1,2,3,4,5,6,7').split(',').map((x) => x.trim()));
 const wants = (...sections: string[]) => sections.some((s) => only.has(s));
@@ -78,7 +86,8 @@ const QUICK: BenchSettings = {
   bandwidthMiB: 128,
   bandwidthReps: 3,
 };
-const bench = new Bench(args.quick ? QUICK : FULL);
+const presets = args.presets?.split(',').filter((p) => p && p !== 'none') as BenchSettings['models'] | undefined;
+const bench = new Bench({ ...(args.quick ? QUICK : FULL), ...(presets ? { models: presets } : {}) });
 const s = bench.settings;
 
 /** "AuthenticAMD family 25 model 17" from /proc/cpuinfo, since a VM's model name can be as short as "AMD EPYC". */
@@ -193,6 +202,7 @@ const result = {
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const fourDigits = (_: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 4) : v);
-writeFileSync(new URL('all.json', resultsDir), JSON.stringify(result, fourDigits, 2) + '\n');
-writeFileSync(new URL('bench.md', resultsDir), r.markdown('Aligner engine benchmark (CPU)'));
-console.log(`\nWall time ${fmt(wallMs / 1000)} s. Wrote ${new URL('all.json', resultsDir).pathname} and bench.md`);
+const [jsonName, mdName] = args.out ? [`${args.out}.json`, `${args.out}.md`] : ['all.json', 'bench.md'];
+writeFileSync(new URL(jsonName, resultsDir), JSON.stringify(result, fourDigits, 2) + '\n');
+writeFileSync(new URL(mdName, resultsDir), r.markdown('Aligner engine benchmark (CPU)'));
+console.log(`\nWall time ${fmt(wallMs / 1000)} s. Wrote ${new URL(jsonName, resultsDir).pathname} and ${mdName}`);

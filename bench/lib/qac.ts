@@ -2,6 +2,7 @@
 // prompt-lookup drafts should be accepted by a trained model) and others.
 import { existsSync, readFileSync } from 'node:fs';
 import { diffWords } from 'diff';
+import { REPO_ROOT } from './context.js';
 
 export interface QacRow {
   question: string;
@@ -11,7 +12,14 @@ export interface QacRow {
   similarity: number;
 }
 
-export const QAC_PATH = new URL('../../../shared/data/qac/alpacaeval_aligner2b.train.jsonl', import.meta.url);
+/**
+ * Aligner-2B's AlpacaEval corrections: the held-out validation split that scripts/train-default-model.sh
+ * writes when it is there (the default model never saw those rows), else the shared data file.
+ */
+const VAL_SPLIT = new URL('runs/default-data/alpaca_val.jsonl', REPO_ROOT);
+export const QAC_PATH = existsSync(VAL_SPLIT)
+  ? VAL_SPLIT
+  : new URL('../shared/data/qac/alpacaeval_aligner2b.train.jsonl', REPO_ROOT);
 
 export function similarity(a: string, b: string): number {
   const common = diffWords(a, b).reduce((n, p) => n + (p.added || p.removed ? 0 : p.value.length), 0);
