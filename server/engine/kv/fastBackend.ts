@@ -104,10 +104,15 @@ export class FastBackend implements KvBackend {
       this.rows.map((s) => s.length),
     );
     const capacity = this.batch.capacity;
+    const lastPosition = this.decoder.spec.contextLength - 1;
     const out = await this.decoder.step({
       batch: this.rows.length,
       inputIds: BigInt64Array.from(tokens.flat(), BigInt),
-      positionIds: BigInt64Array.from(this.rows.flatMap((s) => tokens[0]!.map((_, j) => BigInt(s.length + j)))),
+      // A row padded to the batch's draft width can run past the last position; RotaryEmbedding rejects
+      // that, so padding positions are clamped (their outputs are dropped and their keys truncated).
+      positionIds: BigInt64Array.from(
+        this.rows.flatMap((s) => tokens[0]!.map((_, j) => BigInt(Math.min(s.length + j, lastPosition)))),
+      ),
       pastBias: pastBias(this.rows, capacity),
       capacity,
       pastKeys: this.batch.keys,

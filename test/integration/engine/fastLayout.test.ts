@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertModel } from '../../../server/convert/convertModel.js';
 import { EngineHost } from '../../../server/engine/host.js';
+import { FastDecoder } from '../../../server/engine/fastDecoder.js';
+import { FastBackend } from '../../../server/engine/kv/fastBackend.js';
+import { readModelFolder } from '../../../server/engine/modelFolder.js';
 import type { EngineHostOptions } from '../../../server/engine/host.js';
 import { MODEL_TYPES, testModel } from '../../helpers/testModels.js';
 
@@ -78,4 +81,37 @@ test('sampling with speculation stays seeded and within the nucleus', async () =
   const a = await spec.correct(r);
   const b = await spec.correct({ ...r, requestId: 'again' });
   assert.deepEqual(a.tokenIds, b.tokenIds);
+});
+
+test('a batch whose draft width runs one row past the last position still decodes (padding positions are clamped)', async () => {
+  const from = await testModel('llama', { maxPositions: 64 });
+  const out = join(root, 'llama-64');
+  await convertModel({ from, out, layout: 'fast', dtype: 'fp32' });
+  const spec = readModelFolder(out);
+  const backend = new FastBackend(await FastDecoder.open(spec, { executionProvider: 'cpu', threads: 1 }));
+  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => 16 + ((from + i) * 37) % 1000);
+  const vocab = backend.vocabSize;
+  const rowLogits = (logits: Float32Array, width: number, r: number, j: number) =>
+    logits.slice((r * width + j) * vocab, (r * width + j + 1) * vocab);
+
+  // Row A is two positions from the end (62 cached), row B is short; B verifies 2 drafts, so A is padded to 3.
+  const a = backend.createSlot();
+  await backend.extend(a, ids(62));
+  const b = backend.createSlot();
+  await backend.extend(b, ids(5, 100));
+  backend.setBatch([a, b]);
+  const both = await backend.decode([ids(3, 200), ids(3, 300)]);
+
+  // The real positions give what each row gives alone.
+  const a2 = backend.createSlot();
+  await backend.extend(a2, ids(62));
+  backend.setBatch([a2]);
+  const aloneA = await backend.decode([ids(1, 200)]);
+  const b2 = backend.createSlot();
+  await backend.extend(b2, ids(5, 100));
+  backend.setBatch([b2]);
+  const aloneB = await backend.decode([ids(3, 300)]);
+  const close = (x: Float32Array, y: Float32Array) => x.every((v, i) => Math.abs(v - y[i]!) < 1e-3);
+  assert.ok(close(rowLogits(both, 3, 0, 0), rowLogits(aloneA, 1, 0, 0)), 'row A at position 62');
+  for (let j = 0; j < 3; j++) assert.ok(close(rowLogits(both, 3, 1, j), rowLogits(aloneB, 3, 0, j)), `row B token ${j}`);
 });
