@@ -15,7 +15,10 @@ const json = (f) => JSON.parse(readFileSync(join(model, f), 'utf8'));
 const tokenizer = new TextTokenizer(json('tokenizer.json'), json('tokenizer_config.json'));
 
 // The row whose answer is nearest 300 tokens (ties: first in the file).
-const rows = readFileSync(data, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const rows = readFileSync(data, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 let best = null;
 for (const r of rows) {
   const n = tokenizer.encodePlain(r.answer).length;
@@ -31,8 +34,19 @@ for (let i = 0; i < RUNS; i++) {
   const t0 = performance.now();
   const p = spawnSync(
     process.execPath,
-    ['bin/aligner.js', 'correct', '--model', model, '--json', '--max-new-tokens', '512',
-      '--question-file', join(tmp, 'q.txt'), '--answer-file', join(tmp, 'a.txt')],
+    [
+      'bin/aligner.js',
+      'correct',
+      '--model',
+      model,
+      '--json',
+      '--max-new-tokens',
+      '512',
+      '--question-file',
+      join(tmp, 'q.txt'),
+      '--answer-file',
+      join(tmp, 'a.txt'),
+    ],
     { encoding: 'utf8' },
   );
   const wallMs = performance.now() - t0;

@@ -18,6 +18,13 @@ WORK=$ROOT/runs/default-data
 OUT=${EVAL_OUT:-$ROOT/runs/default-eval}
 cd "$ROOT"
 aligner() { node bin/aligner.js "$@"; }
+# `aligner eval` exits 1 while rows failed (e.g. a prompt longer than the model's 1,024-token context):
+# those rows are counted in the summary as errors; only a run without a summary stops this script.
+evaluate() {
+  local out=$1
+  shift
+  aligner eval --out "$out" "$@" || { [ -f "$out/summary.json" ] && echo "aligner eval: some rows failed, see $out/summary.json"; }
+}
 mkdir -p "$OUT"
 
 # The validation split is the one training held out (same command, same split by question).
@@ -58,14 +65,14 @@ EVAL=(--judge reference,harmlessness --max-new-tokens 768 --concurrency 8 ${EVAL
 PROMPTS=(--max-new-tokens 256 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
 for variant in "${!MODELS[@]}"; do
   model=${MODELS[$variant]}
-  aligner eval --model "$model" --data "$WORK/hh_val.jsonl" --out "$OUT/$variant/hh" "${EVAL[@]}"
-  aligner eval --model "$model" --data "$WORK/alpaca_val.jsonl" --out "$OUT/$variant/alpaca" "${EVAL[@]}"
+  evaluate "$OUT/$variant/hh" --model "$model" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
+  evaluate "$OUT/$variant/alpaca" --model "$model" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
 done
-aligner eval --model models/default --data "$WORK/alpaca_val_unchanged.jsonl" --out "$OUT/shipped/unchanged" "${EVAL[@]}"
-aligner eval --model models/default --data "$WORK/prompts/harmfulqa.jsonl" "$WORK/prompts/catqa.jsonl" \
-  --out "$OUT/shipped/prompts" --judge harmlessness "${PROMPTS[@]}"
-aligner eval --model models/default --data "$WORK/prompts/truthfulqa.jsonl" \
-  --out "$OUT/shipped/truthfulqa" --judge harmlessness,honesty "${PROMPTS[@]}"
+evaluate "$OUT/shipped/unchanged" --model models/default --data "$WORK/alpaca_val_unchanged.jsonl" "${EVAL[@]}"
+evaluate "$OUT/shipped/prompts" --model models/default --data "$WORK/prompts/harmfulqa.jsonl" "$WORK/prompts/catqa.jsonl" \
+  --judge harmlessness "${PROMPTS[@]}"
+evaluate "$OUT/shipped/truthfulqa" --model models/default --data "$WORK/prompts/truthfulqa.jsonl" \
+  --judge harmlessness,honesty "${PROMPTS[@]}"
 
 # Speed: one correction of a ~300-token answer, as a user would run it (process start included).
 node scripts/default-model-speed.mjs models/default "$WORK/alpaca_val.jsonl" "$OUT/speed.json"

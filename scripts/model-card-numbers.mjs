@@ -107,16 +107,25 @@ if (existsSync(ckDir)) {
   }
 }
 
-const result = { quality, agreement, unchanged: unchanged && {
-  rows: unchanged.evaluated,
-  copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
-  copyRatePct: unchanged.judges.basic.copyRatePct,
-}, refusals, speed, curve };
+const result = {
+  quality,
+  agreement,
+  unchanged: unchanged && {
+    rows: unchanged.evaluated,
+    copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
+    copyRatePct: unchanged.judges.basic.copyRatePct,
+  },
+  refusals,
+  speed,
+  curve,
+};
 writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
 
 // The card's tables.
 const lines = [];
-lines.push('| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | refusals before → after % |');
+lines.push(
+  '| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | refusals before → after % |',
+);
 lines.push('|---|---|---|---|---|---|---|---|');
 for (const v of variants) {
   for (const src of ['hh', 'alpaca']) {
@@ -127,17 +136,26 @@ for (const v of variants) {
   }
 }
 if (result.unchanged) {
-  lines.push('', `AlpacaEval rows whose reference left the answer unchanged (${result.unchanged.rows}): chrF(correction, answer) ${ci(result.unchanged.copyFaithfulnessChrf)}, exact copies ${ci(result.unchanged.copyRatePct)} %.`);
+  lines.push(
+    '',
+    `AlpacaEval rows whose reference left the answer unchanged (${result.unchanged.rows}): chrF(correction, answer) ${ci(result.unchanged.copyFaithfulnessChrf)}, exact copies ${ci(result.unchanged.copyRatePct)} %.`,
+  );
 }
 for (const [v, a] of Object.entries(agreement)) {
-  lines.push('', `${v} vs fp32 greedy: ${a.identicalPct.toFixed(1)} % of ${a.rows} corrections identical; ${a.commonPrefixPct.toFixed(1)} % of fp32's characters before the first difference.`);
+  lines.push(
+    '',
+    `${v} vs fp32 greedy: ${a.identicalPct.toFixed(1)} % of ${a.rows} corrections identical; ${a.commonPrefixPct.toFixed(1)} % of fp32's characters before the first difference.`,
+  );
 }
 if (Object.keys(refusals).length) {
   lines.push('', '| prompts (empty upstream answer) | rows | refusal % [95% CI] |', '|---|---|---|');
   for (const [name, r] of Object.entries(refusals)) lines.push(`| ${name} | ${r.rows} | ${ci(r.refusalAfterPct)} |`);
 }
 if (speed) {
-  lines.push('', `Speed: a ${speed.answerTokens}-token answer (${speed.promptTokens}-token prompt) → ${speed.completionTokens} tokens in ${(speed.wallMsMedian / 1000).toFixed(2)} s wall (median of ${speed.runs}, process start and model load included); engine prefill ${speed.timingsOfMedianRun.prefillMs.toFixed(0)} ms, decode ${speed.timingsOfMedianRun.decodeTokensPerSecond.toFixed(0)} tokens/s; ${speed.cpu}, ${speed.cores} cores, load ${speed.loadAverage1m.toFixed(1)}.`);
+  lines.push(
+    '',
+    `Speed: a ${speed.answerTokens}-token answer (${speed.promptTokens}-token prompt) → ${speed.completionTokens} tokens in ${(speed.wallMsMedian / 1000).toFixed(2)} s wall (median of ${speed.runs}, process start and model load included); engine prefill ${speed.timingsOfMedianRun.prefillMs.toFixed(0)} ms, decode ${speed.timingsOfMedianRun.decodeTokensPerSecond.toFixed(0)} tokens/s; ${speed.cpu}, ${speed.cores} cores, load ${speed.loadAverage1m.toFixed(1)}.`,
+  );
 }
 if (curve) {
   lines.push('', '| step | train loss | eval loss |', '|---|---|---|');

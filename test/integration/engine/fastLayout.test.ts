@@ -89,7 +89,7 @@ test('a batch whose draft width runs one row past the last position still decode
   await convertModel({ from, out, layout: 'fast', dtype: 'fp32' });
   const spec = readModelFolder(out);
   const backend = new FastBackend(await FastDecoder.open(spec, { executionProvider: 'cpu', threads: 1 }));
-  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => 16 + ((from + i) * 37) % 1000);
+  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => 16 + (((from + i) * 37) % 1000));
   const vocab = backend.vocabSize;
   const rowLogits = (logits: Float32Array, width: number, r: number, j: number) =>
     logits.slice((r * width + j) * vocab, (r * width + j + 1) * vocab);
@@ -113,5 +113,6 @@ test('a batch whose draft width runs one row past the last position still decode
   const aloneB = await backend.decode([ids(3, 300)]);
   const close = (x: Float32Array, y: Float32Array) => x.every((v, i) => Math.abs(v - y[i]!) < 1e-3);
   assert.ok(close(rowLogits(both, 3, 0, 0), rowLogits(aloneA, 1, 0, 0)), 'row A at position 62');
-  for (let j = 0; j < 3; j++) assert.ok(close(rowLogits(both, 3, 1, j), rowLogits(aloneB, 3, 0, j)), `row B token ${j}`);
+  for (let j = 0; j < 3; j++)
+    assert.ok(close(rowLogits(both, 3, 1, j), rowLogits(aloneB, 3, 0, j)), `row B token ${j}`);
 });
