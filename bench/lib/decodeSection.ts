@@ -167,7 +167,7 @@ export async function runDecodeSection(bench: Bench): Promise<ModelDecode[]> {
     const dtype = folderDtype(DEFAULT_MODEL_DIR);
     out.push(await measureModel(bench, 'default', [{ layout: 'optimum', dtype, dir: DEFAULT_MODEL_DIR }], null));
   } else {
-    bench.log(`no ${DEFAULT_MODEL_DIR} (npm run build writes it); default model skipped`);
+    bench.log(`no ${DEFAULT_MODEL_DIR} (it ships in the repository); default model skipped`);
   }
   return out;
 }
