@@ -2,14 +2,14 @@
 // page and CSP the extension serves, in headless Chromium. Only VS Code's webview plumbing is stubbed:
 // `acquireVsCodeApi().postMessage` goes to the extension's real DashboardHost (validation, jobs over
 // the real server connection, rows.jsonl reading), and its replies come back as message events.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DashboardHost, type DashboardHostDeps } from '../../extension/runs/dashboardHost.js';
 import { dashboardHtml } from '../../extension/runs/dashboardHtml.js';
 import { readExampleRows } from '../../extension/runs/rowsReader.js';
 import type { HostMessage } from '../../webview/messages.js';
+import { CHROMIUM_ARGS, shortTempDir } from './chromiumLaunch.js';
 
 const ORIGIN = 'https://aligner-dashboard.test';
 
@@ -67,23 +67,12 @@ export async function openDashboardHarness(o: {
   tmpDir: string;
   log?: DashboardHostDeps['log'];
 }): Promise<DashboardHarness> {
-  // Chromium's singleton socket lives in TMPDIR and a Unix socket path must stay under 108 bytes;
-  // a deep checkout (CI clones into a longer path) overflows it, so TMPDIR is a short system temp folder.
-  const shortTmp = mkdtempSync(join(tmpdir(), 'aligner-dash-'));
+  const shortTmp = shortTempDir('aligner-dash-');
   const browser: Browser = await chromium.launch({
     executablePath: o.chromiumPath,
     headless: true,
     env: { ...process.env, TMPDIR: shortTmp, HOME: o.tmpDir } as Record<string, string>,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
   const errors: string[] = [];

@@ -1,8 +1,8 @@
 // Page object over VS Code's workbench in Chromium: the steps a user takes, by name.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, shortTempDir } from './chromiumLaunch.js';
 import { isolatedEnv } from './codeServer.js';
 
 export class Workbench {
@@ -23,25 +23,14 @@ export class Workbench {
     const profile = join(runDir, 'chrome-profile');
     mkdirSync(profile, { recursive: true });
     mkdirSync(shotsDir, { recursive: true });
-    // Chromium's singleton socket lives in TMPDIR and a Unix socket path must stay under 108 bytes,
-    // so its TMPDIR is a short folder in the system temp dir (removed on close), not the run folder.
-    const tmp = mkdtempSync(join(tmpdir(), 'aligner-e2e-'));
+    const tmp = shortTempDir('aligner-e2e-'); // removed on close
     const env = { ...isolatedEnv(runDir), TMPDIR: tmp };
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       headless: true,
       viewport: { width: 1400, height: 900 },
       env: env as Record<string, string>,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => console.log(`[pageerror] ${e.message.slice(0, 200)}`));
