@@ -10,23 +10,9 @@ import type { JobDetail, JobEvent, JobInfo, ModelsLoadParams } from '../../../se
 import type { HostMessage } from '../../../webview/messages.js';
 import { DashboardHost, usableModelDir } from '../../../extension/runs/dashboardHost.js';
 import { readExampleRows } from '../../../extension/runs/rowsReader.js';
+import { jobInfo } from '../../helpers/jobInfo.js';
 
-const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => ({
-  id,
-  kind: 'train',
-  name: id,
-  status: 'succeeded',
-  config: { data: ['/d.jsonl'] },
-  createdAt: '2026-11-27T09:00:00.000Z',
-  startedAt: null,
-  endedAt: null,
-  exitCode: null,
-  latest: null,
-  artifacts: {},
-  error: null,
-  resumable: false,
-  ...over,
-});
+const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => jobInfo({ id, status: 'succeeded', ...over });
 
 function setup(jobs: JobInfo[]) {
   const posted: HostMessage[] = [];

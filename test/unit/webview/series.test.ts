@@ -5,6 +5,7 @@ import type { JobInfo } from '../../../server/protocol/index.js';
 import { trainSeries, resumedStep } from '../../../webview/data/series.js';
 import { jobProgress, withEvent } from '../../../webview/data/progress.js';
 import { fmtEta, fmtLoss, fmtLr, fmtNumber, fmtStat } from '../../../webview/data/format.js';
+import { jobInfo } from '../../helpers/jobInfo.js';
 
 const step = (s: number, loss: number, lr = 0.001) => ({
   event: 'step',
@@ -67,22 +68,8 @@ test('a resumed run drops what the interrupted attempt logged after its checkpoi
   );
 });
 
-const job = (over: Partial<JobInfo>): JobInfo => ({
-  id: 'train-1',
-  kind: 'train',
-  name: 'tiny',
-  status: 'running',
-  config: { data: ['/d.jsonl'], maxSteps: 30 },
-  createdAt: '2026-11-27T09:00:00.000Z',
-  startedAt: null,
-  endedAt: null,
-  exitCode: null,
-  latest: null,
-  artifacts: {},
-  error: null,
-  resumable: false,
-  ...over,
-});
+const job = (over: Partial<JobInfo>): JobInfo =>
+  jobInfo({ id: 'train-1', name: 'tiny', config: { data: ['/d.jsonl'], maxSteps: 30 }, ...over });
 
 test('progress: step of total, loss and ETA; finished runs are complete', () => {
   const running = withEvent(job({}), step(20, 3.04321));

@@ -3,23 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobInfo } from '../../../server/protocol/index.js';
 import { DashboardStore } from '../../../webview/state.js';
+import { jobInfo } from '../../helpers/jobInfo.js';
 
-const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => ({
-  id,
-  kind: 'train',
-  name: id,
-  status: 'running',
-  config: { data: ['/d.jsonl'] },
-  createdAt: `2026-11-27T09:0${id.slice(-1)}:00.000Z`,
-  startedAt: null,
-  endedAt: null,
-  exitCode: null,
-  latest: null,
-  artifacts: {},
-  error: null,
-  resumable: false,
-  ...over,
-});
+const job = (id: string, over: Partial<JobInfo> = {}): JobInfo =>
+  jobInfo({ id, createdAt: `2026-11-27T09:0${id.slice(-1)}:00.000Z`, ...over });
 
 test('runs newest first; live events update the list and a loaded detail; a final status is reported once', () => {
   const s = new DashboardStore();
