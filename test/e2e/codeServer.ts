@@ -53,6 +53,21 @@ export function isolatedEnv(runDir: string, tools?: E2eTools): NodeJS.ProcessEnv
   };
 }
 
+/** User settings that keep VS Code's own prompts, tours and AI features out of a scenario's way. */
+export const QUIET_WORKBENCH_SETTINGS: Record<string, unknown> = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'git.openRepositoryInParentFolders': 'never',
+  'files.hotExit': 'off',
+  'editor.codeLens': true,
+};
+
 export interface CodeServer {
   url: string;
   workspace: string;

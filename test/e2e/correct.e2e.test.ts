@@ -11,7 +11,7 @@ import { applyHunks, computeHunks, type RawHunk } from '../../extension/review/h
 import { describeHunk } from '../../extension/review/labels.js';
 import { inferQuestion, trimSpan } from '../../extension/questionInference.js';
 import { CORPUS } from '../../server/testmodel/corpus.js';
-import { findPids, loadTools, startCodeServer, type CodeServer } from './codeServer.js';
+import { QUIET_WORKBENCH_SETTINGS, findPids, loadTools, startCodeServer, type CodeServer } from './codeServer.js';
 import { startDirectServer, type DirectServer } from './directServer.js';
 import { Workbench } from './workbench.js';
 
@@ -40,19 +40,9 @@ function scenarioSettings(
 ): { user: Record<string, unknown>; aligner: AlignerSettings } {
   const aligner = { 'model.path': modelPath, 'generation.maxNewTokens': maxNewTokens, 'diff.granularity': 'word' };
   const user: Record<string, unknown> = {
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'security.workspace.trust.enabled': false,
-    'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'editor.codeLens': true,
+    ...QUIET_WORKBENCH_SETTINGS,
     'editor.wordWrap': 'on',
     'editor.minimap.enabled': false,
-    'chat.disableAIFeatures': true,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'git.openRepositoryInParentFolders': 'never',
-    'files.hotExit': 'off',
   };
   for (const [k, v] of Object.entries(aligner)) user[`aligner.${k}`] = v;
   const r = validateSettings((k) => (aligner as Record<string, unknown>)[k]);

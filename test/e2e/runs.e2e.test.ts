@@ -16,7 +16,7 @@ import { ServerProcess, buildLaunchSpec } from '../../extension/serverProcess.js
 import { JobHub } from '../../extension/runs/jobHub.js';
 import { fmtLoss, fmtNumber, fmtStat, type Stat } from '../../webview/data/format.js';
 import { judgeRows, parseSummary, upstreamRows } from '../../webview/data/summary.js';
-import { loadTools, startCodeServer } from './codeServer.js';
+import { QUIET_WORKBENCH_SETTINGS, loadTools, startCodeServer } from './codeServer.js';
 import { openDashboardHarness } from './dashboardHarness.js';
 import { Workbench } from './workbench.js';
 
@@ -121,17 +121,7 @@ after(async () => {
 });
 
 const USER_SETTINGS = (url: string) => ({
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'chat.disableAIFeatures': true,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'git.openRepositoryInParentFolders': 'never',
-  'files.hotExit': 'off',
-  'editor.codeLens': true,
+  ...QUIET_WORKBENCH_SETTINGS,
   'aligner.server.mode': 'external',
   'aligner.server.url': url,
   'aligner.generation.maxNewTokens': 32,
