@@ -17,6 +17,7 @@ import { JobHub } from '../../extension/runs/jobHub.js';
 import { fmtLoss, fmtNumber, fmtStat, type Stat } from '../../webview/data/format.js';
 import { judgeRows, parseSummary, upstreamRows } from '../../webview/data/summary.js';
 import { QUIET_WORKBENCH_SETTINGS, loadTools, startCodeServer } from './codeServer.js';
+import { factRows } from '../helpers/factRows.js';
 import { openDashboardHarness } from './dashboardHarness.js';
 import { Workbench } from './workbench.js';
 
@@ -44,21 +45,9 @@ const data = join(runRoot, 'data');
 /** Q-A-C rows the test writes itself: corrections fix a stated fact or keep a good answer. */
 function writeData(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  const facts = [
-    'the sky is blue',
-    'water boils at 100 C',
-    'cats are mammals',
-    'the earth orbits the sun',
-    'ice is frozen water',
-  ];
-  const rows = (n: number, tag: string) =>
-    Array.from({ length: n }, (_, i) => {
-      const fact = facts[i % facts.length]!;
-      const answer = i % 3 === 0 ? `Yes, ${fact}.` : `No, it is not true that ${fact}.`;
-      return JSON.stringify({ question: `${tag} ${i}: is it true that ${fact}?`, answer, correction: `Yes, ${fact}.` });
-    }).join('\n') + '\n';
-  writeFileSync(join(dir, 'qac.jsonl'), rows(40, 'Question'));
-  writeFileSync(join(dir, 'val.jsonl'), rows(6, 'Check'));
+  const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  writeFileSync(join(dir, 'qac.jsonl'), jsonl(factRows(40, 'Question')));
+  writeFileSync(join(dir, 'val.jsonl'), jsonl(factRows(6, 'Check')));
 }
 
 function findVsix(): string {

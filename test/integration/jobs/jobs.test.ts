@@ -25,6 +25,7 @@ import {
 } from '../../../server/protocol/index.js';
 import type { JobEvent, JobInfo } from '../../../server/protocol/index.js';
 import { testModel } from '../../helpers/testModels.js';
+import { factRows } from '../../helpers/factRows.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const hasTrainer = existsSync(join(ROOT, '.venv', 'bin', 'python'));
@@ -36,25 +37,7 @@ function writeJsonl(name: string, rows: object[]): string {
   return path;
 }
 
-// Small Q-A-C data the test writes itself: corrections fix a stated fact or keep a good answer.
-const facts = [
-  'the sky is blue',
-  'water boils at 100 C',
-  'cats are mammals',
-  'the earth orbits the sun',
-  'ice is frozen water',
-];
-const qac = writeJsonl(
-  'qac.jsonl',
-  Array.from({ length: 40 }, (_, i) => {
-    const fact = facts[i % facts.length]!;
-    return {
-      question: `Question ${i}: is it true that ${fact}?`,
-      answer: i % 3 === 0 ? `Yes, ${fact}.` : `No, it is not true that ${fact}.`,
-      correction: `Yes, ${fact}.`,
-    };
-  }),
-);
+const qac = writeJsonl('qac.jsonl', factRows(40));
 const truthful = writeJsonl('truthfulqa.jsonl', [
   {
     question: 'What color is the sky?',
