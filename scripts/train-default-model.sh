@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
 RUN=${2:-$ROOT/runs/default}
-STEPS=${3:-2200}
+STEPS=${3:-1600}
 WORK=$ROOT/runs/default-data
 cd "$ROOT"
 scripts/setup-python.sh
@@ -54,5 +54,5 @@ PY
 #    (the preset's 6e-4 learned too slowly in the time a CPU run has), seed 42.
 node bin/aligner.js train --data "$WORK/hh/train.jsonl" "$WORK/alpaca/train.jsonl" "$WORK/copy.jsonl" \
   --val "$WORK/hh_val.jsonl" --out "$RUN" --preset small --model-type llama \
-  --max-steps "$STEPS" --lr 1e-3 --warmup-identity 0.2 --seed 42 --save-every 100 --eval-every 250 \
+  --max-steps "$STEPS" --lr 1e-3 --warmup-identity 0.2 --seed 42 --copy-init --save-every 100 --eval-every 250 \
   $( compgen -G "$RUN/checkpoints/checkpoint-*" >/dev/null && echo --resume )

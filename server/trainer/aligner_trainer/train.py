@@ -65,6 +65,7 @@ class Settings:
     zero: int = 3
     launcher: str = "accelerate"
     data_sha256: dict[str, str] = field(default_factory=dict)
+    copy_init: bool = False
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--model-type", choices=MODEL_TYPES, default="llama")
     g.add_argument("--base", metavar="DIR", help="fine-tune the pretrained Hugging Face model in DIR instead")
     g.add_argument("--vocab-size", type=int, help="BPE vocabulary size when training from scratch (default: preset's)")
+    g.add_argument(
+        "--copy-init",
+        action="store_true",
+        help="from scratch (llama): wire a copy (induction) circuit into the initial weights; see copy_circuit.py",
+    )
     g = p.add_argument_group("optimization (defaults: the official Aligner recipe; from-scratch presets use their own lr and batch)")
     g.add_argument("--epochs", type=float, default=3.0)
     g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
@@ -148,6 +154,8 @@ def resolve(a: argparse.Namespace) -> Settings:
         raise SystemExit("aligner train: --data is required (except with --resume, which reuses the run's)")
     if a.base and a.preset:
         raise SystemExit("aligner train: --preset and --base are exclusive")
+    if a.copy_init and (a.base or a.model_type != "llama"):
+        raise SystemExit("aligner train: --copy-init is for llama models trained from scratch")
     cuda = cuda_available()
     scratch = a.base is None
     preset = PRESETS[a.preset or "small"] if scratch else None
@@ -195,6 +203,7 @@ def resolve(a: argparse.Namespace) -> Settings:
         nodes=a.nodes,
         zero=a.zero,
         launcher=a.launcher,
+        copy_init=a.copy_init,
         data_sha256={f: sha256_file(f) for f in files if Path(f).is_file()},
     )
 

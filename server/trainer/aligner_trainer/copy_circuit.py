@@ -1,0 +1,100 @@
+"""Copy-circuit initialization for models trained from scratch.
+
+An Aligner must first of all be able to copy: most of a good correction is the answer it corrects. A
+small model trained from scratch on a CPU does not learn to copy in the time it has (induction heads
+form only after far more tokens than a CPU run sees), so it writes generic text instead. This module
+wires the two-head "induction" circuit by hand before training starts, and training refines it:
+
+- Residual layout: dimension 0 holds a constant, dimensions [1, 1 + D) are a free "previous token"
+  subspace, the rest holds the token embeddings. Every other residual branch (o_proj, down_proj)
+  starts at zero, as in zero-initialised residual blocks, so at step 0 the circuit is the whole model.
+- Layer 0, head 0 ("previous-token head"): query and key read only the constant dimension, so the
+  score depends on the relative position alone; with the key's high-frequency rotary pairs turned by
+  one step, every position attends to the one before it and writes that token's embedding,
+  projected to D dimensions, into the previous-token subspace.
+- Layer 1, head 0 ("induction head"): the query is the current token's projection, the key is the
+  previous-token subspace, on the low-frequency rotary pairs only (which barely turn over the
+  context, so matching does not depend on distance): it attends to the positions that followed an
+  earlier occurrence of the current token and writes their token back into the embedding subspace,
+  where the tied output layer reads it as "predict this token".
+
+Needs a Llama model with tied embeddings, hidden > 2 x head_dim + 1, and a rotary base high enough that
+the upper half of the pairs turns little over the context (COPY_ROPE_THETA).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+COPY_ROPE_THETA = 1e6  # as Qwen2 / Llama 3 use: the upper half of the pairs turns < 1 rad over 1k tokens
+PREV_TOKEN_PAIRS = 12  # high-frequency rotary pairs that locate the previous position
+PREV_TOKEN_SCALE = 20.0  # sharpness of the previous-token head (attention on position - 1 is ~1.0)
+MATCH_SCALE = 30.0  # sharpness of the induction head's token match
+COPY_SCALE = 10.0  # weight of the copied token in the residual, against the current token's own
+# Adam moves every weight by about lr per step whatever its size, so weights of ~0.05 (a unit vector's
+# entries over ~300 dimensions) lose their structure within tens of steps at lr 1e-3. The residual
+# stream is therefore scaled up so that embeddings and the circuit's value weights are ~1 per entry,
+# and the final norm scales the logits back down (the function at step 0 is the same).
+RESIDUAL_SCALE_BY_WIDTH = True
+
+
+def rope_theta_of(config) -> float:
+    params = getattr(config, "rope_parameters", None) or {}
+    return float(params.get("rope_theta", getattr(config, "rope_theta", 10000.0)))
+
+
+def wire_copy_circuit(model: "PreTrainedModel", seed: int) -> None:
+    import torch
+
+    cfg = model.config
+    if cfg.model_type != "llama" or not cfg.tie_word_embeddings:
+        raise ValueError("--copy-init needs a Llama model with tied embeddings")
+    H, D, V = cfg.hidden_size, cfg.head_dim, cfg.vocab_size
+    if cfg.num_hidden_layers < 2 or H <= 2 * D + 1 or D % 4:
+        raise ValueError(f"--copy-init needs >= 2 layers and hidden > 2 x head_dim + 1 (hidden {H}, head_dim {D})")
+    theta = rope_theta_of(cfg)
+    prev0, content0 = 1, 1 + D
+    n_content = H - content0
+    g = torch.Generator().manual_seed(seed)
+    inv_freq = [theta ** (-2 * j / D) for j in range(D // 2)]
+    with torch.no_grad():
+        emb = torch.randn(V, n_content, generator=g)
+        table = torch.zeros(V, H)
+        scale = math.sqrt(n_content) if RESIDUAL_SCALE_BY_WIDTH else 1.0
+        table[:, 0] = scale
+        table[:, content0:] = emb / emb.norm(dim=1, keepdim=True) * scale
+        model.get_input_embeddings().weight.copy_(table)
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        # D orthonormal directions of the embedding subspace: what the circuit reads and writes
+        proj = torch.linalg.qr(torch.randn(n_content, D, generator=g))[0].T  # [D, n_content]
+
+        a0 = model.model.layers[0].self_attn
+        for w in (a0.q_proj.weight, a0.k_proj.weight, a0.v_proj.weight):
+            w[0:D].zero_()
+        half = D // 2
+        for j in range(min(PREV_TOKEN_PAIRS, half)):
+            # rotary turns a pair by position x frequency; q . k peaks where (m - n) x freq = freq
+            a0.q_proj.weight[j, 0] = PREV_TOKEN_SCALE
+            a0.k_proj.weight[j, 0] = PREV_TOKEN_SCALE * math.cos(inv_freq[j])
+            a0.k_proj.weight[j + half, 0] = PREV_TOKEN_SCALE * math.sin(inv_freq[j])
+        a0.v_proj.weight[0:D, content0:] = proj * scale
+        a0.o_proj.weight[prev0 : prev0 + D, 0:D] = torch.eye(D)
+
+        a1 = model.model.layers[1].self_attn
+        for w in (a1.q_proj.weight, a1.k_proj.weight, a1.v_proj.weight):
+            w[0:D].zero_()
+        row = 0
+        for j in range(D // 4, half):  # the low-frequency pairs: matching independent of distance
+            for d in (j, j + half):
+                a1.q_proj.weight[d, content0:] = MATCH_SCALE * proj[row]
+                a1.k_proj.weight[d, prev0 + row] = 1.0
+                row += 1
+        a1.v_proj.weight[0:D, content0:] = proj * scale
+        a1.o_proj.weight[content0:, 0:D] = COPY_SCALE * proj.T
+        model.model.norm.weight.fill_(1.0 / scale)  # tied output layer: logits as at scale 1
