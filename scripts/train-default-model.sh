@@ -3,11 +3,13 @@
 # Needs ../shared/data (the project's training data, not in the repository) and the Python trainer
 # (scripts/setup-python.sh). Deterministic given the seed, up to floating-point scheduling.
 #   usage: scripts/train-default-model.sh [DATA_DIR] [RUN_DIR] [MAX_STEPS]
+#   env: TRAIN_EXTRA: more `aligner train` flags, e.g. the copy-circuit run of MODEL_CARD.md:
+#        TRAIN_EXTRA=--copy-init scripts/train-default-model.sh ../shared/data runs/default-v3 1600
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
 RUN=${2:-$ROOT/runs/default}
-STEPS=${3:-1600}
+STEPS=${3:-2200}
 WORK=$ROOT/runs/default-data
 cd "$ROOT"
 scripts/setup-python.sh
@@ -54,5 +56,5 @@ PY
 #    (the preset's 6e-4 learned too slowly in the time a CPU run has), seed 42.
 node bin/aligner.js train --data "$WORK/hh/train.jsonl" "$WORK/alpaca/train.jsonl" "$WORK/copy.jsonl" \
   --val "$WORK/hh_val.jsonl" --out "$RUN" --preset small --model-type llama \
-  --max-steps "$STEPS" --lr 1e-3 --warmup-identity 0.2 --seed 42 --copy-init --save-every 100 --eval-every 250 \
+  --max-steps "$STEPS" --lr 1e-3 --warmup-identity 0.2 --seed 42 ${TRAIN_EXTRA:-} --save-every 100 --eval-every 250 \
   $( compgen -G "$RUN/checkpoints/checkpoint-*" >/dev/null && echo --resume )
