@@ -120,3 +120,16 @@ def test_dry_run_prints_the_launch_command_and_zero3_config(tmp_path, data_file)
         0.0,
     )
     assert (s["adam_beta1"], s["adam_beta2"], s["max_grad_norm"], s["seed"]) == (0.9, 0.95, 1.0, 42)
+
+
+def test_copy_init_run_starts_from_the_copy_circuit(tmp_path, data_file):
+    run = tmp_path / "copy"
+    events, _, _ = run_cli(
+        "train", "--data", str(data_file), "--out", str(run), "--preset", "tiny", "--vocab-size", "512",
+        "--copy-init", "--max-steps", "2", "--save-every", "2",
+    )  # fmt: skip
+    assert events[-1]["event"] == "done"
+    init = json.loads((run / "init" / "config.json").read_text())
+    assert init["rope_parameters"]["rope_theta"] == 1e6  # the circuit's rotary base, kept for resume and export
+    _, stderr, code = run_cli("train", "--data", str(data_file), "--out", str(tmp_path / "b"), "--base", str(run / "final"), "--copy-init", check=False)
+    assert code != 0 and "--copy-init is for llama models trained from scratch" in stderr
