@@ -28,23 +28,28 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    from transformers import PretrainedConfig, PreTrainedModel
 
 COPY_ROPE_THETA = 1e6  # as Qwen2 / Llama 3 use: the upper half of the pairs turns < 1 rad over 1k tokens
 PREV_TOKEN_PAIRS = 12  # high-frequency rotary pairs that locate the previous position
 PREV_TOKEN_SCALE = 20.0  # sharpness of the previous-token head (attention on position - 1 is ~1.0)
 MATCH_SCALE = 30.0  # sharpness of the induction head's token match
 COPY_SCALE = 10.0  # weight of the copied token in the residual, against the current token's own
-# Adam moves every weight by about lr per step whatever its size, so weights of ~0.05 (a unit vector's
-# entries over ~300 dimensions) lose their structure within tens of steps at lr 1e-3. The residual
-# stream is therefore scaled up so that embeddings and the circuit's value weights are ~1 per entry,
-# and the final norm scales the logits back down (the function at step 0 is the same).
-RESIDUAL_SCALE_BY_WIDTH = True
 
 
 def rope_theta_of(config) -> float:
     params = getattr(config, "rope_parameters", None) or {}
     return float(params.get("rope_theta", getattr(config, "rope_theta", 10000.0)))
+
+
+def build_copy_model(config: "PretrainedConfig", seed: int) -> "PreTrainedModel":
+    """A fresh model from `config` with the rotary base the circuit needs and the circuit wired in."""
+    from .presets import build_model
+
+    config.rope_parameters = {"rope_type": "default", "rope_theta": COPY_ROPE_THETA}
+    model = build_model(config)
+    wire_copy_circuit(model, seed)
+    return model
 
 
 def wire_copy_circuit(model: "PreTrainedModel", seed: int) -> None:
@@ -64,7 +69,11 @@ def wire_copy_circuit(model: "PreTrainedModel", seed: int) -> None:
     with torch.no_grad():
         emb = torch.randn(V, n_content, generator=g)
         table = torch.zeros(V, H)
-        scale = math.sqrt(n_content) if RESIDUAL_SCALE_BY_WIDTH else 1.0
+        # Adam moves every weight by about lr per step whatever its size, so weights of ~0.05 (a unit
+        # vector's entries over ~300 dimensions) lose their structure within tens of steps at lr 1e-3.
+        # The residual stream is scaled up so that embeddings and the circuit's value weights are ~1 per
+        # entry, and the final norm scales the logits back down (the function at step 0 is the same).
+        scale = math.sqrt(n_content)
         table[:, 0] = scale
         table[:, content0:] = emb / emb.norm(dim=1, keepdim=True) * scale
         model.get_input_embeddings().weight.copy_(table)

@@ -15,13 +15,13 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import IntervalStrategy
 
 from . import events
+from .copy_circuit import build_copy_model
 from .data import Row, load_rows, split_by_question
 from .examples import Collator, ExampleDataset, build_stream, encode_eval
 from .hf_trainer import AlignerTrainer, EventsCallback, Meter, add_labelled_loss, latest_checkpoint
 from .launch import is_main_process
 from .presets import build_model, count_parameters, make_config
 from .templates import build_prompt
-from .copy_circuit import COPY_ROPE_THETA, wire_copy_circuit
 from .tokenizer import load_tokenizer, train_bpe
 from .train import Settings, check_new_run, write_json_atomic
 
@@ -65,11 +65,8 @@ def prepare_model(s: Settings, tok, run_dir: Path, resume: bool):
         model = build_model(AutoConfig.from_pretrained(str(init)))
     else:
         config = make_config(s.preset, s.model_type, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
-        if s.copy_init:
-            config.rope_parameters = {"rope_type": "default", "rope_theta": COPY_ROPE_THETA}
-        model = build_model(config)
-        if s.copy_init:  # a resumed run gets its weights from the checkpoint instead
-            wire_copy_circuit(model, s.seed)
+        # (a resumed run builds from init/config.json above and gets its weights from the checkpoint)
+        model = build_copy_model(config, s.seed) if s.copy_init else build_model(config)
     if not (init / "config.json").is_file():
         tmp = run_dir / f".init.tmp-{os.uname().nodename}-{os.getpid()}"
         model.config.save_pretrained(str(tmp))

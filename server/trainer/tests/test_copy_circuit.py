@@ -1,17 +1,13 @@
 import pytest
 import torch
 
-from aligner_trainer.copy_circuit import COPY_ROPE_THETA, wire_copy_circuit
+from aligner_trainer.copy_circuit import build_copy_model, wire_copy_circuit
 from aligner_trainer.presets import build_model, make_config
 
 
 def copy_model(preset: str = "small", vocab: int = 2000):
-    config = make_config(preset, "llama", vocab, 1, 2, 0)
-    config.rope_parameters = {"rope_type": "default", "rope_theta": COPY_ROPE_THETA}
     torch.manual_seed(0)
-    model = build_model(config)
-    wire_copy_circuit(model, seed=0)
-    return model.eval()
+    return build_copy_model(make_config(preset, "llama", vocab, 1, 2, 0), seed=0).eval()
 
 
 def copy_accuracy(model, vocab: int, prefix: int, span: int, seed: int = 1) -> float:
