@@ -29,7 +29,12 @@ import { fmt, others } from './lib/report.js';
 import { renderSpeculation, runSpeculationSection } from './lib/speculationSection.js';
 import { round } from './lib/stats.js';
 import { describeMachine } from './lib/machine.js';
+import { relaunchWithHugePages } from '../server/engine/hugePages.js';
 import { renderTransport, runTransportSection } from './lib/transportSection.js';
+
+// Measure what the server runs: with huge pages where it uses them (ALIGNER_HUGE_PAGES=0 to compare).
+const relaunched = await relaunchWithHugePages();
+if (relaunched !== null) process.exit(relaunched);
 
 const { values: args } = parseArgs({
   options: {
@@ -130,7 +135,8 @@ const otherLoad = bench.load.total();
 r.note(
   'Machine',
   `${machine.cpuModel} (${machine.cpuId ?? 'n/a'}), ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}; ` +
-    `Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode} (CPU EP), ${threads} intra-op threads.`,
+    `Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode} (CPU EP), ${threads} intra-op threads; ` +
+    `huge pages ${machine.hugePages.requested ? 'requested' : 'not requested'} (kernel THP mode: ${machine.hugePages.kernelMode ?? 'n/a'}).`,
   `Load average at start ${machine.loadAverageAtStart.join(' ')}; other processes used ${others(otherLoad)} of ` +
     `${machine.cores} cores on average during the run ("others" columns: the same per measurement). The machine is ` +
     'shared, so absolute figures are rough; ratios are measured side by side in the same run.',

@@ -1,6 +1,18 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`).
-import('../dist/server/cli/main.js').catch((err) => {
+// Commands that load a model first relaunch themselves with huge pages (server/engine/hugePages.ts).
+const MODEL_COMMANDS = new Set(['correct', 'serve', 'eval']);
+
+async function main() {
+  if (MODEL_COMMANDS.has(process.argv[2])) {
+    const { relaunchWithHugePages } = await import('../dist/server/engine/hugePages.js');
+    const code = await relaunchWithHugePages();
+    if (code !== null) process.exit(code);
+  }
+  await import('../dist/server/cli/main.js');
+}
+
+main().catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND') {
     console.error('aligner: dist/ is missing; run `npm run build` first.');
     process.exit(1);

@@ -3,6 +3,7 @@
 // No vscode import: the lifecycle (restart/backoff) lives in serverManager.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { hugePagesEnv } from '../server/engine/hugePages.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -65,7 +66,8 @@ export function buildLaunchSpec(o: ServerLaunchOptions, baseEnv: NodeJS.ProcessE
     ],
     cwd: o.extensionRoot,
     // ELECTRON_RUN_AS_NODE makes VS Code's Electron binary behave as plain node; harmless for node.
-    env: { ...baseEnv, ELECTRON_RUN_AS_NODE: '1' },
+    // Huge pages are set here, so the launcher does not relaunch (we hold the server's own pid).
+    env: { ...baseEnv, ...hugePagesEnv(baseEnv), ELECTRON_RUN_AS_NODE: '1' },
   };
 }
 

@@ -1,0 +1,25 @@
+// One process of bench/hugePages.bench.ts: copy bandwidth, then batch-1 and batch-16 decode of one
+// model folder at one context, in whatever page setting this process was started with. Prints one
+// JSON line. Run as: node --import tsx bench/lib/hugePagesProbe.ts DIR CONTEXT THREADS
+import { hugePagesActive } from '../../server/engine/hugePages.js';
+import { measureParallelCopy } from './bandwidth.js';
+import { openBackend, prefillSeed, seededSlots, timeDecode } from './kvDecode.js';
+import { median } from './stats.js';
+
+const [dir, contextArg, threadsArg] = process.argv.slice(2);
+const context = Number(contextArg);
+const threads = Number(threadsArg);
+const copyGBs = await measureParallelCopy(threads, 512, 3);
+const { backend, spec } = await openBackend(dir!, threads);
+const seed = await prefillSeed(backend, spec, 256, context);
+const decodeMs: Record<string, number> = {};
+for (const rows of [1, 16]) {
+  const t = await timeDecode(backend, seededSlots(backend, seed, rows, context), {
+    budgetMs: 1500,
+    minSteps: 4,
+    maxSteps: 16,
+  });
+  decodeMs[`b${rows}`] = median(t.stepMs);
+}
+const rssMiB = process.memoryUsage().rss / 2 ** 20;
+console.log(JSON.stringify({ hugePages: hugePagesActive(), copyGBs, decodeMs, rssMiB }));
