@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { convertModel } from '../../server/convert/convertModel.js';
 import type { ConvertDtype, ConvertLayout } from '../../server/convert/convertModel.js';
+import { FAST_GRAPH_REVISION } from '../../server/convert/fastDecoderGraph.js';
 import {
   TEST_MODEL_PRESETS,
   countParameters,
@@ -76,7 +77,7 @@ export async function ensureConverted(
   const stampPath = join(source, 'bench-stamp.json');
   const st = statSync(join(source, 'model.safetensors'));
   const sourceStamp = existsSync(stampPath) ? readFileSync(stampPath, 'utf8') : `${st.size}@${st.mtimeMs}`;
-  const [written, writeMs] = await cached(dir, JSON.stringify({ sourceStamp, layout, dtype }), () =>
+  const [written, writeMs] = await cached(dir, JSON.stringify({ sourceStamp, layout, dtype, graph: FAST_GRAPH_REVISION }), () =>
     convertModel({ from: sourceDir, out: dir, layout, dtype }),
   );
   return { dir, layout, dtype, written, writeMs };

@@ -27,10 +27,10 @@
 // before one Softmax (no Concat of the cache). GQA without copying K/V: the G = heads / kv_heads
 // query heads of a KV head become extra query rows, [B, kv_heads, G*seq, D]. 1/sqrt(head_dim) is
 // folded into W_q (a separate scale Mul made q.K^T ~4x slower: ORT fuses it into a FusedMatMul that
-// misses MLAS's fast path). RMSNorm as SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization
-// (residual adds fused), rotary as com.microsoft.RotaryEmbedding with cos/sin caches sized to
-// max_position_embeddings. Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into
-// the norm weights, FastGelu (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
+// misses MLAS's fast path). q/k/v and gate/up are each one linear over stacked weights, then Split.
+// RMSNorm as SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization (residual adds fused),
+// rotary as com.microsoft.RotaryEmbedding with cos/sin caches sized to max_position_embeddings.
+// Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into the norm weights, FastGelu (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
 // dtype: fp32; fp16 (weights stored fp16, Cast to fp32 in the graph, constant-folded by ORT at
 // load); int8 / int4 (every linear incl. lm_head as com.microsoft.MatMulNBits, block 32, symmetric,
 // accuracy_level 4; the embedding table fp16). All I/O stays float32 / int64 for every dtype.
@@ -44,6 +44,9 @@ export type FastDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
 
 /** float32 lowest: the "blocked" value of past_bias and of the causal mask. */
 export const FAST_MASK_VALUE = -3.4028234663852886e38;
+
+/** Bumped whenever the graph this file writes changes (the benchmarks cache converted models by it). */
+export const FAST_GRAPH_REVISION = 2;
 
 export const NBITS_BLOCK_SIZE = 32;
 export const NBITS_ACCURACY_LEVEL = 4;
@@ -128,6 +131,13 @@ export function buildFastDecoderGraph(
     return g.f32(name, [Hd], gemma ? w.map((v) => 1 + v) : w);
   };
 
+  /** HF linear weights [N_i, K] stacked into one [sum N_i, K]. */
+  const stack = (parts: Float32Array[]): Float32Array => {
+    const out = new Float32Array(parts.reduce((n, w) => n + w.length, 0));
+    parts.reduce((at, w) => (out.set(w, at), at + w.length), 0);
+    return out;
+  };
+
   // ---- inputs and outputs
   const B = 'batch_size';
   const inputIds = g.input('input_ids', TensorType.INT64, [B, 'sequence_length']);
@@ -184,16 +194,18 @@ export function buildFastDecoderGraph(
     const p = `model.layers.${i}`;
     const bias = (proj: string) => (arch.qkvBias ? read(`${p}.self_attn.${proj}_proj.bias`) : undefined);
     const qb = bias('q');
-    const q = linear(
-      h,
-      `${p}.q_proj`,
+    const kb = bias('k');
+    const vb = bias('v');
+    // q, k and v in one linear over [W_q; W_k; W_v] (rows stacked, so every dtype encodes them exactly
+    // as three): one weight stream and one op dispatch instead of three; Split gives them back.
+    const qkvWeights = stack([
       read(`${p}.self_attn.q_proj.weight`).map((v) => v * qScale),
-      nH * D,
-      Hd,
-      qb?.map((v) => v * qScale),
-    );
-    const k = linear(h, `${p}.k_proj`, read(`${p}.self_attn.k_proj.weight`), nKv * D, Hd, bias('k'));
-    const v = linear(h, `${p}.v_proj`, read(`${p}.self_attn.v_proj.weight`), nKv * D, Hd, bias('v'));
+      read(`${p}.self_attn.k_proj.weight`),
+      read(`${p}.self_attn.v_proj.weight`),
+    ]);
+    const qkvBias = qb && kb && vb ? stack([qb.map((v) => v * qScale), kb, vb]) : undefined;
+    const qkv = linear(h, `${p}.qkv_proj`, qkvWeights, (nH + 2 * nKv) * D, Hd, qkvBias);
+    const [q, k, v] = g.node('Split', [qkv, i64([nH * D, nKv * D, nKv * D])], { attrs: { axis: -1 }, outputs: 3 });
 
     let qh = headsOf(rotary(q, nH), nH); // [B, H, S, D]
     if (G > 1) qh = g.op('Reshape', [qh, i64([0, nKv, -1, D])]); // [B, Hkv, G*S, D]
@@ -226,8 +238,10 @@ export function buildFastDecoderGraph(
       },
     );
     const F = d.intermediateSize;
-    const gate = linear(h2, `${p}.gate_proj`, read(`${p}.mlp.gate_proj.weight`), F, Hd);
-    const up = linear(h2, `${p}.up_proj`, read(`${p}.mlp.up_proj.weight`), F, Hd);
+    // gate and up in one linear, as q/k/v above.
+    const gateUpWeights = stack([read(`${p}.mlp.gate_proj.weight`), read(`${p}.mlp.up_proj.weight`)]);
+    const gateUp = linear(h2, `${p}.gate_up_proj`, gateUpWeights, 2 * F, Hd);
+    const [gate, up] = g.node('Split', [gateUp, i64([F, F])], { attrs: { axis: -1 }, outputs: 2 });
     const act =
       arch.activation === 'gelu_tanh' ? g.ms('FastGelu', [gate]) : g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
     const down = linear(g.op('Mul', [act, up]), `${p}.down_proj`, read(`${p}.mlp.down_proj.weight`), Hd, F);
