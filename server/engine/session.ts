@@ -7,14 +7,27 @@ export interface SessionOptions {
   threads: number;
 }
 
+/** Set to 0 to keep onnxruntime's idle intra-op threads from spinning (spares cores; decodes slower). */
+export const SPINNING_SWITCH = 'ALIGNER_SPINNING';
+
+/**
+ * Whether intra-op threads spin between ops instead of sleeping. On by default: decode launches a
+ * few hundred small ops per token, and waking a sleeping thread for each cost more than the spin
+ * (bench/results/settings.md, 2 cores, batch 1, spinning alone: the default model 1.96 -> 1.10 ms per
+ * token, 100M int4 7.97 -> 6.61 ms, 100M fp32 and batch 16 1-7% faster).
+ */
+export function spinningEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[SPINNING_SWITCH] !== '0';
+}
+
 export function createSession(path: string, opts: SessionOptions): Promise<ort.InferenceSession> {
+  const spin = spinningEnabled() ? '1' : '0';
   return ort.InferenceSession.create(path, {
     executionProviders: [opts.executionProvider],
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    // Spinning threads fight each other on small machines (measured: 2 threads slower than 1 with it on).
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
   });
 }
 

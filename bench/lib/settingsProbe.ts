@@ -1,7 +1,8 @@
-// One process of bench/hugePages.bench.ts: copy bandwidth, then batch-1 and batch-16 decode of one
-// model folder at one context, in whatever page setting this process was started with. Prints one
-// JSON line. Run as: node --import tsx bench/lib/hugePagesProbe.ts DIR CONTEXT THREADS
+// One process of bench/settings.bench.ts: copy bandwidth, then batch-1 and batch-16 decode of one
+// model folder at one context, under whatever process settings (huge pages, spinning) it was started
+// with. Prints one JSON line. Run as: node --import tsx bench/lib/settingsProbe.ts DIR CONTEXT THREADS
 import { hugePagesActive } from '../../server/engine/hugePages.js';
+import { spinningEnabled } from '../../server/engine/session.js';
 import { measureParallelCopy } from './bandwidth.js';
 import { openBackend, prefillSeed, seededSlots, timeDecode } from './kvDecode.js';
 import { median } from './stats.js';
@@ -22,4 +23,4 @@ for (const rows of [1, 16]) {
   decodeMs[`b${rows}`] = median(t.stepMs);
 }
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
-console.log(JSON.stringify({ hugePages: hugePagesActive(), copyGBs, decodeMs, rssMiB }));
+console.log(JSON.stringify({ hugePages: hugePagesActive(), spinning: spinningEnabled(), copyGBs, decodeMs, rssMiB }));
