@@ -1,5 +1,6 @@
 // Section 4 (and the TTFT part of 7): one greedy correction end to end, the same prompt ids and the
 // same number of new tokens, through our engine on each model format and through transformers.js.
+import { spinningEnabled } from '../../server/engine/session.js';
 import type { Bench } from './context.js';
 import { agreement, openHost, promptCase, timedCorrect } from './correct.js';
 import { ensureConverted, ensureModel } from './models.js';
@@ -74,6 +75,7 @@ async function modelRows(bench: Bench, name: PresetName): Promise<E2eRow[]> {
             promptIds: c.promptIds,
             maxNewTokens: s.e2eNewTokens,
             threads: s.threads,
+            spinning: spinningEnabled(),
           }),
         );
         // The load meter counts the child as another process: take its own CPU time out.
@@ -159,7 +161,8 @@ export function renderE2e(bench: Bench, rows: E2eRow[]): void {
         'streamed delta. The prompt is prefilled in the engine default 128-token chunks.',
       `transformers.js: the same Optimum fp32 folder offline, in a child process per round, the engine prompt ids, ` +
         `min_new_tokens = max_new_tokens = ${s.e2eNewTokens}, do_sample false, the same ORT session settings ` +
-        `(${s.threads} intra-op threads, spinning off), after one 4-token warm-up; TTFT = its streamer's first new token.`,
+        `(${s.threads} intra-op threads, spinning ${spinningEnabled() ? 'on' : 'off'}; huge pages as this process), after ` +
+        `one 4-token warm-up; TTFT = its streamer's first new token.`,
       'vs X = X total ms / this total ms (> 1: this row is faster). same greedy tokens: leading tokens equal to the ' +
         'transformers.js run (random weights: int8/int4 differ from fp32 after a few tokens because the top-2 logit ' +
         'gap of a random model is tiny, not because the kernels are wrong).',

@@ -15,6 +15,8 @@ export interface TransformersJob {
   promptIds: number[];
   maxNewTokens: number;
   threads: number;
+  /** The engine's thread spinning (server/engine/session.ts), so both run with the same settings. */
+  spinning: boolean;
 }
 
 export interface TransformersResult {
@@ -48,14 +50,15 @@ async function run(job: TransformersJob): Promise<TransformersResult> {
   const name = basename(job.modelDir);
   const t0 = performance.now();
   const tokenizer = await tf.AutoTokenizer.from_pretrained(name);
-  // The engine's session settings: same threads, thread spinning off (see server/engine/session.ts).
+  // The engine's session settings: same threads, same thread spinning (see server/engine/session.ts).
+  const spin = job.spinning ? '1' : '0';
   const model = await tf.AutoModelForCausalLM.from_pretrained(name, {
     dtype: 'fp32',
     device: 'cpu',
     session_options: {
       intraOpNumThreads: job.threads,
       interOpNumThreads: 1,
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
     },
   });
   const loadMs = performance.now() - t0;
