@@ -49,9 +49,9 @@ interface Probe {
 }
 
 function probe(dir: string, v: Variant): Probe {
-  const { GLIBC_TUNABLES: _own, ...base } = process.env;
   const env = {
-    ...base,
+    ...process.env,
+    GLIBC_TUNABLES: undefined, // this process's own setting is not the variant's
     ...(v.hugePages ? { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE } : { [HUGE_PAGES_SWITCH]: '0' }),
     [SPINNING_SWITCH]: v.spinning ? '1' : '0',
   };

@@ -77,8 +77,10 @@ export async function ensureConverted(
   const stampPath = join(source, 'bench-stamp.json');
   const st = statSync(join(source, 'model.safetensors'));
   const sourceStamp = existsSync(stampPath) ? readFileSync(stampPath, 'utf8') : `${st.size}@${st.mtimeMs}`;
-  const [written, writeMs] = await cached(dir, JSON.stringify({ sourceStamp, layout, dtype, graph: FAST_GRAPH_REVISION }), () =>
-    convertModel({ from: sourceDir, out: dir, layout, dtype }),
+  const [written, writeMs] = await cached(
+    dir,
+    JSON.stringify({ sourceStamp, layout, dtype, graph: FAST_GRAPH_REVISION }),
+    () => convertModel({ from: sourceDir, out: dir, layout, dtype }),
   );
   return { dir, layout, dtype, written, writeMs };
 }
