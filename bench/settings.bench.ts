@@ -49,12 +49,10 @@ interface Probe {
 }
 
 function probe(dir: string, v: Variant): Probe {
-  const env = {
-    ...process.env,
-    GLIBC_TUNABLES: undefined, // this process's own setting is not the variant's
-    ...(v.hugePages ? { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE } : { [HUGE_PAGES_SWITCH]: '0' }),
-    [SPINNING_SWITCH]: v.spinning ? '1' : '0',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, [SPINNING_SWITCH]: v.spinning ? '1' : '0' };
+  // This process's own tunables are not the variant's.
+  if (v.hugePages) env.GLIBC_TUNABLES = HUGE_PAGES_TUNABLE;
+  else Object.assign(env, { GLIBC_TUNABLES: undefined, [HUGE_PAGES_SWITCH]: '0' });
   const run = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'bench/lib/settingsProbe.ts', dir, String(CONTEXT), String(threads)],
