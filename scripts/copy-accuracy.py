@@ -7,8 +7,8 @@ earlier with one continuation only ("1-token match decides"), with several conti
 tokens tell apart ("2-token match decides"), or with several even then ("longer match needed").
 Used for the copy-circuit findings in MODEL_CARD.md.
   usage: .venv/bin/python scripts/copy-accuracy.py CHECKPOINT TOKENIZER_DIR ROWS.jsonl [ROWS.jsonl ...]
-  CHECKPOINT: a checkpoint folder, or copy-init:CONFIG_DIR for `aligner train --copy-init`'s untrained
-  model (the circuit alone, seed 42) built from that config.json.
+  CHECKPOINT: a checkpoint folder, or copy-init:CONFIG_DIR / copy-init-2:CONFIG_DIR for the untrained
+  model of `aligner train --copy-init` / `--copy-init 2` (the circuit alone, seed 42) on that config.json.
 """
 
 import collections
@@ -37,12 +37,14 @@ def kind_of(ids: list[int], i: int) -> str:
 
 
 def load(checkpoint: str):
-    if checkpoint.startswith("copy-init:"):
+    if checkpoint.startswith("copy-init"):
         from transformers import AutoConfig
 
         from aligner_trainer.copy_circuit import build_copy_model
 
-        return build_copy_model(AutoConfig.from_pretrained(checkpoint.removeprefix("copy-init:")), seed=42)
+        kind, config_dir = checkpoint.split(":", 1)
+        match_tokens = 2 if kind == "copy-init-2" else 1
+        return build_copy_model(AutoConfig.from_pretrained(config_dir), seed=42, match_tokens=match_tokens)
     return AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
 
 

@@ -65,7 +65,7 @@ class Settings:
     zero: int = 3
     launcher: str = "accelerate"
     data_sha256: dict[str, str] = field(default_factory=dict)
-    copy_init: bool = False
+    copy_init: int = 0  # tokens the copy circuit matches (copy_circuit.py); 0: none
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,8 +96,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--vocab-size", type=int, help="BPE vocabulary size when training from scratch (default: preset's)")
     g.add_argument(
         "--copy-init",
-        action="store_true",
-        help="from scratch (llama): wire a copy (induction) circuit into the initial weights; see copy_circuit.py",
+        nargs="?",
+        type=int,
+        const=1,
+        default=0,
+        choices=[1, 2],
+        metavar="N",
+        help="from scratch (llama): wire a copy (induction) circuit that matches the last N tokens (1, the "
+        "default, or 2) into the initial weights; see copy_circuit.py",
     )
     g = p.add_argument_group("optimization (defaults: the official Aligner recipe; from-scratch presets use their own lr and batch)")
     g.add_argument("--epochs", type=float, default=3.0)

@@ -133,3 +133,5 @@ def test_copy_init_run_starts_from_the_copy_circuit(tmp_path, data_file):
     assert init["rope_parameters"]["rope_theta"] == 1e6  # the circuit's rotary base, kept for resume and export
     _, stderr, code = run_cli("train", "--data", str(data_file), "--out", str(tmp_path / "b"), "--base", str(run / "final"), "--copy-init", check=False)
     assert code != 0 and "--copy-init is for llama models trained from scratch" in stderr
+    _, stderr, code = run_cli("train", "--data", str(data_file), "--out", str(tmp_path / "c"), "--copy-init", "3", check=False)
+    assert code != 0 and "invalid choice: 3" in stderr  # the circuit matches 1 or 2 tokens
