@@ -55,7 +55,9 @@ test('greedy decoding is deterministic, and concurrent requests equal the same r
 test('cancel during prefill answers at once and the engine keeps serving', async () => {
   const h = await host({ prefillChunk: 8 });
   const ac = new AbortController();
-  const long = request('p1', { answer: 'word '.repeat(1500), generation: { maxNewTokens: 8 } });
+  // Long enough that 8-token prefill chunks take far longer than the 5 ms before the cancel, and within
+  // the test model's 2,048-token context (~2 tokens a word), so the request is not refused first.
+  const long = request('p1', { answer: 'word '.repeat(900), generation: { maxNewTokens: 8 } });
   const pending = h.correct(long, { signal: ac.signal });
   setTimeout(() => ac.abort(), 5);
   const r = await pending;
