@@ -214,7 +214,7 @@ test(
   'the server dies mid-stream: the document is untouched, and the next correction works',
   { timeout: 300_000 },
   async () => {
-    const MAX = 800; // with the 17M model: several seconds of streaming, time to kill the server in the middle
+    const MAX = 1600; // with the 17M model: several seconds of streaming, time to kill the server in the middle
     const { aligner, user } = scenarioSettings(slowModel, MAX);
     // An answer whose correction runs to the token limit (the random model stops early on some), so
     // the stream lasts seconds and the server can be killed in the middle of it.
