@@ -29,12 +29,7 @@ import { fmt, others } from './lib/report.js';
 import { renderSpeculation, runSpeculationSection } from './lib/speculationSection.js';
 import { round } from './lib/stats.js';
 import { describeMachine } from './lib/machine.js';
-import { relaunchWithHugePages } from '../server/engine/hugePages.js';
 import { renderTransport, runTransportSection } from './lib/transportSection.js';
-
-// Measure what the server runs: with huge pages where it uses them (ALIGNER_HUGE_PAGES=0 to compare).
-const relaunched = await relaunchWithHugePages();
-if (relaunched !== null) process.exit(relaunched);
 
 const { values: args } = parseArgs({
   options: {

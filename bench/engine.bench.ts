@@ -17,11 +17,6 @@ import type { BenchModel, PresetName } from './lib/models.js';
 import { median, round } from './lib/stats.js';
 import { describeMachine } from './lib/machine.js';
 import { table } from './lib/table.js';
-import { relaunchWithHugePages } from '../server/engine/hugePages.js';
-
-// Measure what the server runs: with huge pages where it uses them (ALIGNER_HUGE_PAGES=0 to compare).
-const relaunched = await relaunchWithHugePages();
-if (relaunched !== null) process.exit(relaunched);
 
 const MODELS: PresetName[] = ['17m', '100m'];
 const PREFILL_TOKENS = 256;

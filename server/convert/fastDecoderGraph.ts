@@ -30,7 +30,8 @@
 // misses MLAS's fast path). q/k/v and gate/up are each one linear over stacked weights, then Split.
 // RMSNorm as SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization (residual adds fused),
 // rotary as com.microsoft.RotaryEmbedding with cos/sin caches sized to max_position_embeddings.
-// Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into the norm weights, FastGelu (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
+// Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into the norm weights, FastGelu
+// (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
 // dtype: fp32; fp16 (weights stored fp16, Cast to fp32 in the graph, constant-folded by ORT at
 // load); int8 / int4 (every linear incl. lm_head as com.microsoft.MatMulNBits, block 32, symmetric,
 // accuracy_level 4; the embedding table fp16). All I/O stays float32 / int64 for every dtype.
