@@ -6,7 +6,13 @@ import { join, resolve } from 'node:path';
 import { buildDecoderGraph, type WeightSource } from '../testmodel/decoderGraph.js';
 import { GraphBuilder } from '../testmodel/onnxGraph.js';
 import { Checkpoint } from './checkpoint.js';
-import { buildFastDecoderGraph, NBITS_ACCURACY_LEVEL, NBITS_BLOCK_SIZE, type FastDtype } from './fastDecoderGraph.js';
+import {
+  buildFastDecoderGraph,
+  EMBEDDING_BITS,
+  NBITS_ACCURACY_LEVEL,
+  NBITS_BLOCK_SIZE,
+  type FastDtype,
+} from './fastDecoderGraph.js';
 import { hfToOnnx, hfWeightSpecs, type HfTensor } from './hfWeights.js';
 import { readModelConfig, type ModelArch } from './modelConfig.js';
 
@@ -25,6 +31,8 @@ export interface ConvertOptions {
   out: string;
   dtype?: ConvertDtype;
   layout?: ConvertLayout;
+  /** int8 / int4: weights per quantization block (a power of two, 16-256; default NBITS_BLOCK_SIZE). */
+  blockSize?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   /** Override of EXTERNAL_DATA_THRESHOLD_BYTES (tests). */
@@ -80,22 +88,25 @@ class CheckedWeights {
 }
 
 /** Bytes of the ONNX weights, to decide on external data before writing anything. */
-export function estimateOnnxBytes(arch: ModelArch, layout: ConvertLayout, dtype: ConvertDtype): number {
+export function estimateOnnxBytes(
+  arch: ModelArch,
+  layout: ConvertLayout,
+  dtype: ConvertDtype,
+  blockSize = NBITS_BLOCK_SIZE,
+): number {
   const d = arch.dims;
   const specs = hfWeightSpecs(d, arch.qkvBias);
   const params = specs.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-  if (layout === 'optimum' || dtype === 'fp32') return params * 4 + d.maxPositions * d.headDim * 4;
-  if (dtype === 'fp16') return params * 2 + d.maxPositions * d.headDim * 4;
-  const bits = dtype === 'int8' ? 8 : 4;
-  const linears: number[][] = specs
-    .filter((t) => t.shape.length === 2 && !t.name.includes('embed'))
-    .map((t) => t.shape);
-  if (d.tieWordEmbeddings) linears.push([d.vocabSize, d.hiddenSize]);
-  const nbits = linears.reduce(
-    (a, [N, K]) => a + N * Math.ceil(K / NBITS_BLOCK_SIZE) * ((NBITS_BLOCK_SIZE * bits) / 8 + 4),
-    0,
-  );
-  return nbits + d.vocabSize * d.hiddenSize * 2 + d.maxPositions * d.headDim * 4;
+  const rotary = d.maxPositions * d.headDim * 4;
+  if (layout === 'optimum' || dtype === 'fp32') return params * 4 + rotary;
+  if (dtype === 'fp16') return params * 2 + rotary;
+  const blocks = (N: number, K: number, bits: number) => N * Math.ceil(K / blockSize) * ((blockSize * bits) / 8 + 4);
+  const matrices = specs
+    .filter((t) => t.shape.length === 2 && !t.name.includes('embed') && t.name !== 'lm_head.weight')
+    .reduce((a, t) => a + blocks(t.shape[0], t.shape[1], dtype === 'int8' ? 8 : 4), 0);
+  // the embedding table and lm_head: one int8 table when tied, two when not (upper bound)
+  const table = blocks(d.vocabSize, d.hiddenSize, EMBEDDING_BITS) + d.vocabSize * Math.ceil(d.hiddenSize / blockSize);
+  return matrices + table * (d.tieWordEmbeddings ? 1 : 2) + rotary;
 }
 
 export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary> {
@@ -109,6 +120,9 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
   if (!CONVERT_DTYPES.includes(dtype)) throw new Error(`unknown dtype ${dtype}`);
   if (layout === 'optimum' && dtype !== 'fp32') throw new Error('--layout optimum writes fp32 only');
   if (from === out) throw new Error('--out must differ from --from');
+  const blockSize = opts.blockSize ?? NBITS_BLOCK_SIZE;
+  if (!Number.isInteger(Math.log2(blockSize)) || blockSize < 16 || blockSize > 256)
+    throw new Error(`--block-size ${blockSize}: a power of two from 16 to 256`);
   const arch = readModelConfig(from);
   if (!existsSync(join(from, 'tokenizer.json')))
     throw new Error(`${from}: tokenizer.json is missing (the engine needs the fast tokenizer file)`);
@@ -118,7 +132,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
   const onnxPath = join(onnxDir, 'model.onnx');
   const dataPath = join(onnxDir, 'model.onnx_data');
   rmSync(dataPath, { force: true }); // never leave a stale data file next to a new graph
-  const estimate = estimateOnnxBytes(arch, layout, dtype);
+  const estimate = estimateOnnxBytes(arch, layout, dtype, blockSize);
   const external = estimate > (opts.externalDataThresholdBytes ?? EXTERNAL_DATA_THRESHOLD_BYTES);
   log(
     `converting ${arch.dims.type} (${arch.dims.layers} layers, hidden ${arch.dims.hiddenSize}) to ${layout} ${dtype}`,
@@ -138,7 +152,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
       bytes = g.finish({ producer: 'aligner-convert', docString: doc });
     } else {
       const g = new GraphBuilder(external ? { path: dataPath } : undefined);
-      const built = buildFastDecoderGraph(g, arch, weights.get, dtype);
+      const built = buildFastDecoderGraph(g, arch, weights.get, dtype, blockSize);
       parameters = built.parameters;
       maxWeightError = built.maxWeightError;
       bytes = g.finish({ producer: 'aligner-convert', docString: doc });
@@ -159,7 +173,8 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
 
   copyFileSync(join(from, 'tokenizer.json'), join(out, 'tokenizer.json'));
   for (const f of COPIED_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(out, f));
-  writeFileSync(join(out, 'aligner.json'), JSON.stringify(alignerJson(from, layout, dtype), null, 2) + '\n');
+  const aligner = alignerJson(from, layout, dtype, blockSize, arch.dims.hiddenSize % blockSize === 0);
+  writeFileSync(join(out, 'aligner.json'), JSON.stringify(aligner, null, 2) + '\n');
 
   const onnxBytes = statSync(onnxPath).size + (external ? statSync(dataPath).size : 0);
   const summary: ConvertSummary = {
@@ -177,7 +192,13 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertSummary
 }
 
 /** The source's aligner.json (template, generation defaults, ...) plus how this folder was made. */
-function alignerJson(from: string, layout: ConvertLayout, dtype: ConvertDtype): Record<string, unknown> {
+function alignerJson(
+  from: string,
+  layout: ConvertLayout,
+  dtype: ConvertDtype,
+  blockSize: number,
+  embeddingQuantized: boolean,
+): Record<string, unknown> {
   const path = join(from, 'aligner.json');
   const existing = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
   const quantization =
@@ -186,9 +207,13 @@ function alignerJson(from: string, layout: ConvertLayout, dtype: ConvertDtype): 
           quantization: {
             op: 'MatMulNBits',
             bits: dtype === 'int8' ? 8 : 4,
-            blockSize: NBITS_BLOCK_SIZE,
+            blockSize,
             symmetric: true,
             accuracyLevel: NBITS_ACCURACY_LEVEL,
+            outputLayerBits: EMBEDDING_BITS,
+            embedding: embeddingQuantized
+              ? { op: 'GatherBlockQuantized', bits: EMBEDDING_BITS, blockSize }
+              : { dtype: 'fp16' },
           },
         }
       : {};

@@ -33,12 +33,16 @@
 // Gemma: embeddings x float32(sqrt(hidden)), RMSNorm's (1 + w) folded into the norm weights, FastGelu
 // (= gelu_pytorch_tanh), tied lm_head. Qwen2: q/k/v biases.
 // dtype: fp32; fp16 (weights stored fp16, Cast to fp32 in the graph, constant-folded by ORT at
-// load); int8 / int4 (every linear incl. lm_head as com.microsoft.MatMulNBits, block 32, symmetric,
-// accuracy_level 4; the embedding table fp16). All I/O stays float32 / int64 for every dtype.
+// load); int8 / int4 (every linear as com.microsoft.MatMulNBits, block 32 unless asked otherwise,
+// symmetric, accuracy_level 4). With int8 / int4 the embedding table and lm_head are int8 whatever the
+// matrices' bits: the output layer decides every token, and for a 49k vocabulary it is a fifth of a
+// small model. A tied table is stored once: MatMulNBits reads it as lm_head and GatherBlockQuantized
+// (same blocks and scales, via a Reshape ORT folds at load) gathers the embeddings from it.
+// All I/O stays float32 / int64 for every dtype.
 import { transpose } from './hfWeights.js';
 import type { ModelArch } from './modelConfig.js';
 import { MS_DOMAIN, TensorType, type GraphBuilder } from '../testmodel/onnxGraph.js';
-import { quantizeNBits, toFp16 } from './quantize.js';
+import { quantizeNBits, toFp16, type NBitsWeight } from './quantize.js';
 import { rotaryCaches } from './rope.js';
 
 export type FastDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -47,10 +51,12 @@ export type FastDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const FAST_MASK_VALUE = -3.4028234663852886e38;
 
 /** Bumped whenever the graph this file writes changes (the benchmarks cache converted models by it). */
-export const FAST_GRAPH_REVISION = 2;
+export const FAST_GRAPH_REVISION = 3;
 
 export const NBITS_BLOCK_SIZE = 32;
 export const NBITS_ACCURACY_LEVEL = 4;
+/** Bits of the embedding table and lm_head when the matrices are int8 or int4. */
+export const EMBEDDING_BITS = 8;
 
 export interface FastBuildResult {
   parameters: number;
@@ -66,6 +72,7 @@ export function buildFastDecoderGraph(
   arch: ModelArch,
   getWeight: HfWeightGetter,
   dtype: FastDtype,
+  blockSize: number = NBITS_BLOCK_SIZE,
 ): FastBuildResult {
   const d = arch.dims;
   const Hd = d.hiddenSize;
@@ -87,6 +94,20 @@ export function buildFastDecoderGraph(
   };
   const i64 = (v: number[]) => g.constI64(v);
 
+  /** Block-quantized weight initializers: qweight [N, blocks, blob] and scales [N, blocks]. */
+  const nbitsInit = (name: string, w: Float32Array, N: number, K: number, nbits: 4 | 8) => {
+    const q = quantizeNBits(w, N, K, nbits, blockSize);
+    maxWeightError = Math.max(maxWeightError, q.maxError);
+    const blob = q.data.length / (N * q.blocks);
+    const qweight = g.initializer(`${name}.qweight`, TensorType.UINT8, [N, q.blocks, blob], q.data);
+    return { q, qweight, scales: g.f32(`${name}.scales`, [N, q.blocks], q.scales) };
+  };
+  type NBitsInit = { q: NBitsWeight; qweight: string; scales: string };
+  const matMulNBits = (x: string, w: NBitsInit, out?: string) => {
+    const { N, K, bits: nbits } = w.q;
+    const attrs = { K, N, bits: nbits, block_size: blockSize, accuracy_level: NBITS_ACCURACY_LEVEL };
+    return g.ms('MatMulNBits', [x, w.qweight, w.scales], attrs, out);
+  };
   /** y = x W^T (+ b) for HF's W [N, K], encoded per dtype. */
   const linear = (
     x: string,
@@ -100,17 +121,7 @@ export function buildFastDecoderGraph(
     const yName = bias ? undefined : out;
     let y: string;
     if (bits) {
-      const q = quantizeNBits(w, N, K, bits as 4 | 8, NBITS_BLOCK_SIZE);
-      maxWeightError = Math.max(maxWeightError, q.maxError);
-      const qw = g.initializer(
-        `${name}.qweight`,
-        TensorType.UINT8,
-        [N, q.blocks, q.data.length / (N * q.blocks)],
-        q.data,
-      );
-      const sc = g.f32(`${name}.scales`, [N, q.blocks], q.scales);
-      const attrs = { K, N, bits, block_size: NBITS_BLOCK_SIZE, accuracy_level: NBITS_ACCURACY_LEVEL };
-      y = g.ms('MatMulNBits', [x, qw, sc], attrs, yName);
+      y = matMulNBits(x, nbitsInit(name, w, N, K, bits as 4 | 8), yName);
     } else {
       y = g.op('MatMul', [x, matrix(`${name}.weight_t`, transpose(w, N, K), [K, N])], undefined, yName);
     }
@@ -171,14 +182,37 @@ export function buildFastDecoderGraph(
   const rotary = (t: string, heads: number) =>
     g.ms('RotaryEmbedding', [t, positionIds, cosCache, sinCache], { interleaved: 0, num_heads: heads });
 
-  // ---- embeddings (fp16 table + Cast after the Gather for the compressed dtypes)
+  // ---- embeddings: fp32 / fp16 table (+ Cast after the Gather), or int8 blocks (GatherBlockQuantized;
+  // its data is 2-D, so the table's width must be whole blocks, else it stays fp16)
   const embedW = read('model.embed_tokens.weight');
-  const embedTable =
-    dtype === 'fp32'
-      ? g.f32('model.embed_tokens.weight', [V, Hd], embedW)
-      : fp16Init('model.embed_tokens.weight', embedW, [V, Hd]);
-  let x = g.op('Gather', [embedTable, inputIds], { axis: 0 });
-  if (dtype !== 'fp32') x = g.op('Cast', [x], { to: TensorType.FLOAT });
+  const embedQuantized = bits > 0 && Hd % blockSize === 0;
+  let embedTable = '';
+  let embedNBits: NBitsInit | undefined;
+  let x: string;
+  if (embedQuantized) {
+    embedNBits = nbitsInit('model.embed_tokens', embedW, V, Hd, EMBEDDING_BITS);
+    const data = g.op('Reshape', [embedNBits.qweight, i64([V, (Hd * EMBEDDING_BITS) / 8])]);
+    // MatMulNBits' symmetric zero point, 2^(bits-1), given explicitly: GatherBlockQuantized's default differs
+    const zeroPoints = g.initializer(
+      'model.embed_tokens.zero_points',
+      TensorType.UINT8,
+      [V, embedNBits.q.blocks],
+      new Uint8Array(V * embedNBits.q.blocks).fill(1 << (EMBEDDING_BITS - 1)),
+    );
+    x = g.ms('GatherBlockQuantized', [data, inputIds, embedNBits.scales, zeroPoints], {
+      gather_axis: 0,
+      quantize_axis: 1,
+      block_size: blockSize,
+      bits: EMBEDDING_BITS,
+    });
+  } else {
+    embedTable =
+      dtype === 'fp32'
+        ? g.f32('model.embed_tokens.weight', [V, Hd], embedW)
+        : fp16Init('model.embed_tokens.weight', embedW, [V, Hd]);
+    x = g.op('Gather', [embedTable, inputIds], { axis: 0 });
+    if (dtype !== 'fp32') x = g.op('Cast', [x], { to: TensorType.FLOAT });
+  }
   // HF casts the normalizer to the hidden dtype: float32(sqrt(hidden)).
   if (gemma) x = g.op('Mul', [x, g.constF32(Math.sqrt(Hd))]);
 
@@ -260,9 +294,14 @@ export function buildFastDecoderGraph(
   }
 
   // ---- lm_head
-  if (bits || !d.tieWordEmbeddings) {
-    const w = d.tieWordEmbeddings ? embedW : read('lm_head.weight');
-    linear(h, 'lm_head', w, V, Hd, undefined, 'logits');
+  if (bits) {
+    const head =
+      d.tieWordEmbeddings && embedNBits
+        ? embedNBits
+        : nbitsInit('lm_head', d.tieWordEmbeddings ? embedW : read('lm_head.weight'), V, Hd, EMBEDDING_BITS);
+    matMulNBits(h, head, 'logits');
+  } else if (!d.tieWordEmbeddings) {
+    linear(h, 'lm_head', read('lm_head.weight'), V, Hd, undefined, 'logits');
   } else {
     // Tied fp32/fp16: Gemm(transB) reads the [V, H] embedding table as is, so it is stored once.
     const flat = g.op('Reshape', [h, i64([-1, Hd])]);

@@ -205,6 +205,8 @@ for (const type of TYPES) {
         blockSize: 32,
         symmetric: true,
         accuracyLevel: 4,
+        outputLayerBits: 8,
+        embedding: { op: 'GatherBlockQuantized', bits: 8, blockSize: 32 },
       });
     });
   });
