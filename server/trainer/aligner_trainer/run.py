@@ -15,7 +15,6 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import IntervalStrategy
 
 from . import events
-from .copy_circuit import build_copy_model
 from .data import Row, load_rows, split_by_question
 from .examples import Collator, ExampleDataset, build_stream, encode_eval
 from .hf_trainer import AlignerTrainer, EventsCallback, Meter, add_labelled_loss, latest_checkpoint
@@ -66,7 +65,7 @@ def prepare_model(s: Settings, tok, run_dir: Path, resume: bool):
     else:
         config = make_config(s.preset, s.model_type, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
         # (a resumed run builds from init/config.json above and gets its weights from the checkpoint)
-        model = build_copy_model(config, s.seed, s.copy_init) if s.copy_init else build_model(config)
+        model = build_model(config)
     if not (init / "config.json").is_file():
         tmp = run_dir / f".init.tmp-{os.uname().nodename}-{os.getpid()}"
         model.config.save_pretrained(str(tmp))

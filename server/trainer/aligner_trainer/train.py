@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,6 @@ class Settings:
     zero: int = 3
     launcher: str = "accelerate"
     data_sha256: dict[str, str] = field(default_factory=dict)
-    copy_init: int = 0  # tokens the copy circuit matches (copy_circuit.py); 0: none
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,17 +93,6 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--model-type", choices=MODEL_TYPES, default="llama")
     g.add_argument("--base", metavar="DIR", help="fine-tune the pretrained Hugging Face model in DIR instead")
     g.add_argument("--vocab-size", type=int, help="BPE vocabulary size when training from scratch (default: preset's)")
-    g.add_argument(
-        "--copy-init",
-        nargs="?",
-        type=int,
-        const=1,
-        default=0,
-        choices=[1, 2],
-        metavar="N",
-        help="from scratch (llama): wire a copy (induction) circuit that matches the last N tokens (1, the "
-        "default, or 2) into the initial weights; see copy_circuit.py",
-    )
     g = p.add_argument_group("optimization (defaults: the official Aligner recipe; from-scratch presets use their own lr and batch)")
     g.add_argument("--epochs", type=float, default=3.0)
     g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
@@ -160,8 +148,6 @@ def resolve(a: argparse.Namespace) -> Settings:
         raise SystemExit("aligner train: --data is required (except with --resume, which reuses the run's)")
     if a.base and a.preset:
         raise SystemExit("aligner train: --preset and --base are exclusive")
-    if a.copy_init and (a.base or a.model_type != "llama"):
-        raise SystemExit("aligner train: --copy-init is for llama models trained from scratch")
     cuda = cuda_available()
     scratch = a.base is None
     preset = PRESETS[a.preset or "small"] if scratch else None
@@ -209,7 +195,6 @@ def resolve(a: argparse.Namespace) -> Settings:
         nodes=a.nodes,
         zero=a.zero,
         launcher=a.launcher,
-        copy_init=a.copy_init,
         data_sha256={f: sha256_file(f) for f in files if Path(f).is_file()},
     )
 
@@ -241,7 +226,10 @@ def load_settings(run_dir: Path) -> Settings:
     path = run_dir / "run.json"
     if not path.is_file():
         raise SystemExit(f"aligner train --resume: {path} does not exist (nothing to resume)")
-    return Settings(**json.loads(path.read_text(encoding="utf-8"))["settings"])
+    saved = json.loads(path.read_text(encoding="utf-8"))["settings"]
+    # a run started by an older trainer may carry settings this one no longer has (e.g. copy_init)
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in saved.items() if k in known})
 
 
 def child_argv(argv: list[str], ds_config: Path | None) -> list[str]:
