@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer, TrainerCallback, get_scheduler
 from transformers.modeling_outputs import CausalLMOutputWithPast
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
@@ -74,6 +74,28 @@ class AlignerTrainer(Trainer):
         if model.training:
             self.meter.tokens += int(inputs["attention_mask"].sum()) * self.accelerator.num_processes
         return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is None or not isinstance(self.lr_scheduler, torch.optim.lr_scheduler.LambdaLR):
+            return
+        # The saved scheduler state pins the total steps of the run that wrote it; a run resumed with
+        # another --max-steps follows the schedule of its new total from the step it reached. The new
+        # schedule is built on a stand-in optimizer so the real one's state is untouched.
+        stand_in = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        fresh = get_scheduler(
+            self.args.lr_scheduler_type,
+            optimizer=stand_in,
+            num_warmup_steps=self.args.get_warmup_steps(self.args.max_steps),
+            num_training_steps=self.args.max_steps,
+            scheduler_specific_kwargs=self.args.lr_scheduler_kwargs,
+        )
+        sched = self.lr_scheduler
+        sched.lr_lambdas = fresh.lr_lambdas * (len(sched.base_lrs) // len(fresh.lr_lambdas))
+        lrs = [base * fn(sched.last_epoch) for base, fn in zip(sched.base_lrs, sched.lr_lambdas)]
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        sched._last_lr = lrs
 
     def _save_checkpoint(self, model, trial):
         # Trainer writes into <output_dir>/checkpoint-N; point output_dir at a staging folder for the

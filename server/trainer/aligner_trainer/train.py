@@ -302,7 +302,14 @@ def main(argv: list[str]) -> int:
             changed = {k: v for k, v in saved.data_sha256.items() if not Path(k).is_file() or sha256_file(k) != v}
             if changed:
                 raise DataError([f"{k}: changed or missing since the run started" for k in changed], "the run's data changed")
-            s = Settings(**{**asdict(saved), "gpus": s.gpus, "nodes": s.nodes, "zero": s.zero, "launcher": s.launcher})
+            # --max-steps may shorten or extend a resumed run: the example order is a prefix-stable
+            # function of the seed, and the cosine schedule is rebuilt for the new total.
+            overrides = {"max_steps": a.max_steps} if a.max_steps is not None else {}
+            s = Settings(
+                **{**asdict(saved), "gpus": s.gpus, "nodes": s.nodes, "zero": s.zero, "launcher": s.launcher, **overrides}
+            )
+            if overrides and is_main_process() and not a.dry_run:
+                write_json_atomic(Path(s.out) / "run.json", {"version": 1, "settings": asdict(s)})
         if (s.gpus > 1 or s.nodes > 1) and not in_launched_child():
             if a.node_rank == 0 and not a.dry_run:
                 check_new_run(Path(s.out), a.resume)

@@ -136,3 +136,17 @@ def test_resume_reads_a_run_json_written_by_an_older_trainer(tmp_path, data_file
 
     s = load_settings(run)
     assert s.max_steps == 2 and not hasattr(s, "copy_init")
+
+
+def test_resume_with_max_steps_extends_the_run_and_its_schedule(tmp_path, data_file):
+    run = tmp_path / "run"
+    args = ["train", "--data", str(data_file), "--out", str(run), "--preset", "tiny", "--vocab-size", "400",
+            "--max-steps", "6", "--batch-size", "4", "--log-every", "1", "--save-every", "3", "--warmup-ratio", "0"]  # fmt: skip
+    first, _, _ = run_cli(*args)
+    assert first[-1]["event"] == "done" and first[-1]["step"] == 6
+    events, _, _ = run_cli("train", "--out", str(run), "--resume", "--max-steps", "10")
+    steps = [e for e in events if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [7, 8, 9, 10] and events[-1]["step"] == 10
+    # the cosine schedule is rebuilt for 10 steps: the lr at step 7 is well above 0 (the 6-step one had ended)
+    assert steps[0]["lr"] > 0.1 * json.loads((run / "run.json").read_text())["settings"]["lr"]
+    assert json.loads((run / "run.json").read_text())["settings"]["max_steps"] == 10
