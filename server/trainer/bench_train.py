@@ -7,6 +7,8 @@ per-step tokens/s after the first steps. Results go to stdout and bench/results/
 
   .venv/bin/python server/trainer/bench_train.py                     # tiny and small, bf16 and fp32
   .venv/bin/python server/trainer/bench_train.py --presets base --steps 4
+  .venv/bin/python server/trainer/bench_train.py --presets "" --base runs/default-data/smollm2-135m-instruct \
+      --batch 4 --max-length 512 --precisions bf16          # the default model's fine-tune (135M)
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# The default model's base, where scripts/train-default-model.sh converted it: measured when present.
+DEFAULT_BASE = REPO / "runs" / "default-data" / "smollm2-135m-instruct"
 
 
 def words(n: int, rng: random.Random) -> list[str]:
@@ -52,10 +56,12 @@ def write_data(path: Path, rows: int = 1500) -> None:
 
 
 def run_one(data: Path, preset: str, precision: str, threads: int, steps: int, batch: int, max_length: int) -> dict:
+    """preset: a from-scratch preset name, or "base:DIR" to fine-tune the Hugging Face model in DIR."""
+    model = ["--base", preset.split(":", 1)[1], "--grad-accum", "1"] if preset.startswith("base:") else ["--preset", preset]
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
             sys.executable, "-m", "aligner_trainer", "train", "--data", str(data), "--out", str(Path(tmp) / "run"),
-            "--preset", preset, "--precision", precision, "--threads", str(threads), "--max-steps", str(steps),
+            *model, "--precision", precision, "--threads", str(threads), "--max-steps", str(steps),
             "--batch-size", str(batch), "--max-length", str(max_length), "--log-every", "1", "--save-every", "1000000",
             "--val-fraction", "0", "--warmup-identity", "0",
         ]  # fmt: skip
@@ -106,7 +112,13 @@ def machine() -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", default="tiny,small")
+    p.add_argument("--presets", default="tiny,small", help='comma-separated; "" for none')
+    p.add_argument(
+        "--base",
+        action="append",
+        metavar="DIR",
+        help=f"also fine-tune this Hugging Face model (default: {DEFAULT_BASE.relative_to(REPO)} when it exists)",
+    )
     p.add_argument("--precisions", default="bf16,fp32")
     p.add_argument("--threads", default=str(os.cpu_count()), help="comma-separated thread counts")
     p.add_argument("--steps", type=int, default=10)
@@ -120,12 +132,16 @@ def main() -> int:
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--out", default=str(REPO / "bench" / "results" / "train.json"))
     a = p.parse_args()
+    if a.base is None:
+        a.base = [str(DEFAULT_BASE)] if (DEFAULT_BASE / "config.json").is_file() else []
+        if not a.base:
+            print(f"no {DEFAULT_BASE}: the 135M fine-tune is not measured (scripts/train-default-model.sh makes it)")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "bench.jsonl"
         write_data(data)
         info = machine()
         results = []
-        for preset in a.presets.split(","):
+        for preset in [x for x in a.presets.split(",") if x] + [f"base:{d}" for d in a.base]:
             for precision in a.precisions.split(","):
                 for threads in map(int, a.threads.split(",")):
                     runs = [run_one(data, preset, precision, threads, a.steps, a.batch, a.max_length) for _ in range(a.repeat)]
@@ -134,7 +150,7 @@ def main() -> int:
                     r["load_average_1min"] = round(os.getloadavg()[0], 2)
                     results.append(r)
                     print(
-                        f"{preset:6} {r['parameters'] / 1e6:6.2f}M {precision:5} threads {threads}: "
+                        f"{Path(preset).name:6} {r['parameters'] / 1e6:6.2f}M {precision:5} threads {threads}: "
                         f"{r['tokens_per_s']:8.0f} tokens/s (steps: min {r['tokens_per_s_min']:.0f}, max {r['tokens_per_s_max']:.0f}; "
                         f"runs {r['runs']}; load {r['load_average_1min']})",
                         flush=True,
