@@ -1,4 +1,5 @@
-// `aligner convert`: a Hugging Face checkpoint folder -> a model folder the engine loads.
+// `aligner convert`: a Hugging Face checkpoint folder or a GGUF file -> a model folder the engine
+// loads, or (--to hf) a GGUF file -> a Hugging Face safetensors folder (the trainer's --base).
 import { oneOf } from './options.js';
 import type { Command } from 'commander';
 import {
@@ -7,41 +8,85 @@ import {
   convertModel,
   type ConvertDtype,
   type ConvertLayout,
+  type ConvertSummary,
 } from '../convert/convertModel.js';
+import { NBITS_BLOCK_SIZE } from '../convert/fastDecoderGraph.js';
+import { convertGguf, isGgufSource } from '../convert/gguf/convertGguf.js';
+import { ggufToHf } from '../convert/gguf/ggufToHf.js';
+
+const TARGETS = ['onnx', 'hf'] as const;
+type Target = (typeof TARGETS)[number];
 
 interface ConvertFlags {
   from: string;
   out: string;
-  dtype: ConvertDtype;
+  to: Target;
+  dtype?: ConvertDtype;
   layout: ConvertLayout;
+  blockSize?: number;
+}
+
+const log = (line: string) => process.stderr.write(line + '\n');
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const counts = (types: Record<string, number>) =>
+  Object.entries(types)
+    .map(([t, n]) => `${n} ${t}`)
+    .join(', ');
+
+function describe(s: ConvertSummary, extra = ''): string {
+  const err = s.dtype === 'fp32' ? '' : `, max weight error ${s.maxWeightError.toExponential(2)}`;
+  return (
+    `wrote ${s.modelType} ${s.layout} ${s.dtype} model to ${s.out}: ${(s.parameters / 1e6).toFixed(2)}M parameters, ` +
+    `${mib(s.onnxBytes)} MiB of ONNX${s.externalData ? ' (external data)' : ''}${err}${extra}, ${s.seconds.toFixed(1)} s\n`
+  );
+}
+
+async function toHf(f: ConvertFlags): Promise<void> {
+  if (!isGgufSource(f.from)) throw new Error(`--to hf converts a GGUF file; ${f.from} is not a file`);
+  if (f.dtype && f.dtype !== 'fp32') throw new Error('--to hf writes fp32 safetensors only');
+  const s = await ggufToHf({ from: f.from, out: f.out, log });
+  for (const note of s.notes) log(`aligner: note: ${note}`);
+  process.stdout.write(
+    `wrote ${s.modelType} Hugging Face folder to ${s.out}: ${(s.parameters / 1e6).toFixed(2)}M parameters, ` +
+      `${mib(s.bytes)} MiB of fp32 safetensors (from ${counts(s.sourceTypes)}), ${s.seconds.toFixed(1)} s\n`,
+  );
 }
 
 export function registerConvertCommand(program: Command): void {
   program
     .command('convert')
-    .description('convert a Hugging Face llama, gemma or qwen2 checkpoint (safetensors) to an ONNX model folder')
-    .requiredOption('--from <dir>', 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)')
-    .requiredOption('--out <dir>', 'model folder to write')
-    .option('--dtype <dtype>', `weights: ${CONVERT_DTYPES.join(', ')}`, oneOf(CONVERT_DTYPES), 'fp32')
+    .description(
+      'convert a Hugging Face llama, gemma or qwen2 checkpoint (safetensors) or a GGUF file to an ONNX model folder, ' +
+        'or a GGUF file to a Hugging Face folder (--to hf)',
+    )
+    .requiredOption(
+      '--from <path>',
+      'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) or a llama.cpp .gguf file',
+    )
+    .requiredOption('--out <dir>', 'folder to write')
+    .option(
+      '--to <format>',
+      'onnx (a model folder for the engine) or hf (fp32 safetensors, from GGUF)',
+      oneOf(TARGETS),
+      'onnx',
+    )
+    .option('--dtype <dtype>', `weights: ${CONVERT_DTYPES.join(', ')} (default fp32)`, oneOf(CONVERT_DTYPES))
     .option(
       '--layout <layout>',
       'fast (engine-owned KV cache, contrib ops) or optimum (plain opset-17 Optimum export, fp32)',
       oneOf(CONVERT_LAYOUTS),
       'fast',
     )
+    .option('--block-size <n>', `int8 / int4: weights per quantization block, a power of two 16-256 (default ${NBITS_BLOCK_SIZE})`, Number)
     .action(async (f: ConvertFlags) => {
-      const s = await convertModel({
-        from: f.from,
-        out: f.out,
-        dtype: f.dtype,
-        layout: f.layout,
-        log: (line) => process.stderr.write(line + '\n'),
-      });
-      const mib = (s.onnxBytes / 2 ** 20).toFixed(1);
-      const err = s.dtype === 'fp32' ? '' : `, max weight error ${s.maxWeightError.toExponential(2)}`;
-      process.stdout.write(
-        `wrote ${s.modelType} ${s.layout} ${s.dtype} model to ${s.out}: ${(s.parameters / 1e6).toFixed(2)}M parameters, ` +
-          `${mib} MiB of ONNX${s.externalData ? ' (external data)' : ''}${err}, ${s.seconds.toFixed(1)} s\n`,
-      );
+      if (f.to === 'hf') return toHf(f);
+      const opts = { from: f.from, out: f.out, dtype: f.dtype ?? 'fp32', layout: f.layout, blockSize: f.blockSize, log };
+      if (isGgufSource(f.from)) {
+        const s = await convertGguf(opts);
+        for (const note of s.gguf.notes) log(`aligner: note: ${note}`);
+        process.stdout.write(describe(s, ` (from GGUF: ${counts(s.gguf.sourceTypes)})`));
+      } else {
+        process.stdout.write(describe(await convertModel(opts)));
+      }
     });
 }

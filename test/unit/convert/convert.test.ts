@@ -302,13 +302,16 @@ describe('convert: checkpoint forms, external data, errors, CLI', () => {
     let printed = '';
     process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
     try {
-      await program.parseAsync(['convert', '--from', src, '--out', dir, '--dtype', 'int8'], { from: 'user' });
+      await program.parseAsync(['convert', '--from', src, '--out', dir, '--dtype', 'int8', '--block-size', '16'], {
+        from: 'user',
+      });
     } finally {
       process.stdout.write = write;
     }
     assert.match(printed, /wrote qwen2 fast int8 model/);
     assert.match(printed, /max weight error/);
     assert.equal(readJson(dir, 'aligner.json').dtype, 'int8');
+    assert.equal(readJson(dir, 'aligner.json').quantization.blockSize, 16);
     await assert.rejects(
       program.parseAsync(['convert', '--from', src, '--out', dir, '--dtype', 'int3'], { from: 'user' }),
       /must be one of/,
