@@ -77,10 +77,21 @@ export function registerConvertCommand(program: Command): void {
       oneOf(CONVERT_LAYOUTS),
       'fast',
     )
-    .option('--block-size <n>', `int8 / int4: weights per quantization block, a power of two 16-256 (default ${NBITS_BLOCK_SIZE})`, Number)
+    .option(
+      '--block-size <n>',
+      `int8 / int4: weights per quantization block, a power of two 16-256 (default ${NBITS_BLOCK_SIZE})`,
+      Number,
+    )
     .action(async (f: ConvertFlags) => {
       if (f.to === 'hf') return toHf(f);
-      const opts = { from: f.from, out: f.out, dtype: f.dtype ?? 'fp32', layout: f.layout, blockSize: f.blockSize, log };
+      const opts = {
+        from: f.from,
+        out: f.out,
+        dtype: f.dtype ?? 'fp32',
+        layout: f.layout,
+        blockSize: f.blockSize,
+        log,
+      };
       if (isGgufSource(f.from)) {
         const s = await convertGguf(opts);
         for (const note of s.gguf.notes) log(`aligner: note: ${note}`);
