@@ -3,7 +3,7 @@
 // `/correct` corrects the previous answer (or the text written after it).
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
-import type { AlignerSettings } from './config.js';
+import { correctionOptions, type AlignerSettings } from './config.js';
 import type { AlignerConnection } from './serverClient.js';
 import type { Logger } from './serverProcess.js';
 import { runChatRequest, type ChatFlowDeps } from './chatFlow.js';
@@ -62,8 +62,7 @@ async function handle(
             requestId,
             question: input.question,
             answer: input.answer,
-            template: settings.template,
-            generation: settings.generation,
+            ...correctionOptions(settings),
             ...(input.context.length ? { context: input.context.slice(-50) } : {}),
           },
           (d) => onDelta(d.delta),

@@ -6,6 +6,7 @@ import { KEYS } from './config.js';
 import { openAsDiff } from './diffDocument.js';
 import { findLastAnswer, inferQuestion, stripLeadingMarker, trimSpan } from './questionInference.js';
 import type { CorrectionSpan, ReviewController } from './review/reviewController.js';
+import { runCorrectionFlow } from './correctionRun.js';
 import type { ServerManager } from './serverManager.js';
 
 export interface CommandDeps {
@@ -81,39 +82,26 @@ async function spansFor(
   return out;
 }
 
+/** `takeSpans` is called once the server is ready, so the offsets match the text as it is then. */
 async function runCorrection(
   deps: CommandDeps,
   editor: vscode.TextEditor,
-  spans: Span[],
+  takeSpans: () => Span[],
   forceAsk: boolean,
 ): Promise<void> {
-  // Start the server first (it may take a while), so the spans are taken from the text as it is now.
-  try {
-    await deps.manager.ensure();
-  } catch (err) {
-    void vscode.window
-      .showErrorMessage(`Aligner: ${err instanceof Error ? err.message : String(err)}`, 'Show Log')
-      .then((pick) => {
+  await runCorrectionFlow({
+    ensureServer: () => deps.manager.ensure(),
+    takeSpans,
+    documentVersion: () => editor.document.version,
+    plan: (spans) => spansFor(editor, spans, forceAsk),
+    correct: (planned) => deps.controller.correct(editor, planned),
+    showError: (message) =>
+      void vscode.window.showErrorMessage(`Aligner: ${message}`, 'Show Log').then((pick) => {
         if (pick) deps.log.show();
-      });
-    return;
-  }
-  const version = editor.document.version;
-  const correction = await spansFor(editor, spans, forceAsk);
-  if (!correction) return;
-  if (correction.length === 0) {
-    void vscode.window.showInformationMessage(
-      'Aligner: select the answer to correct (or run "Aligner: Correct Document").',
-    );
-    return;
-  }
-  if (editor.document.version !== version) {
-    void vscode.window.showWarningMessage(
-      'Aligner: the document changed while asking for the question; run the command again.',
-    );
-    return;
-  }
-  await deps.controller.correct(editor, correction);
+      }),
+    showWarning: (message) => void vscode.window.showWarningMessage(`Aligner: ${message}`),
+    showInfo: (message) => void vscode.window.showInformationMessage(`Aligner: ${message}`),
+  });
 }
 
 function selectionSpans(editor: vscode.TextEditor): Span[] {
@@ -157,19 +145,24 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   return [
     reg('aligner.correctSelection', async () => {
       const editor = activeEditor();
-      if (!editor) return;
-      const spans = selectionSpans(editor);
-      await runCorrection(deps, editor, spans.length ? spans : [], false);
+      if (editor) await runCorrection(deps, editor, () => selectionSpans(editor), false);
     }),
     reg('aligner.correctDocument', async () => {
       const editor = activeEditor();
-      if (editor) await runCorrection(deps, editor, [documentSpan(editor)], false);
+      if (editor) await runCorrection(deps, editor, () => [documentSpan(editor)], false);
     }),
     reg('aligner.correctWithQuestion', async () => {
       const editor = activeEditor();
       if (!editor) return;
-      const spans = selectionSpans(editor);
-      await runCorrection(deps, editor, spans.length ? spans : [documentSpan(editor)], true);
+      await runCorrection(
+        deps,
+        editor,
+        () => {
+          const spans = selectionSpans(editor);
+          return spans.length ? spans : [documentSpan(editor)];
+        },
+        true,
+      );
     }),
     reg('aligner.cancel', async (uri?: unknown) => {
       const n = await controller.cancel(typeof uri === 'string' ? vscode.Uri.parse(uri) : undefined);

@@ -29,6 +29,11 @@ export interface AlignerSettings {
   nodePath: string;
   /** Opt-in: each finished review appends a training row to reviews.jsonl in global storage. */
   recordReviews: boolean;
+  /**
+   * The template and generation settings the user actually set: only these travel with a request,
+   * so a model's own aligner.json (its trained template, its defaults) is not overridden by ours.
+   */
+  overrides: { template?: TemplateName; generation: GenerationOptions };
 }
 
 export const DEFAULT_SETTINGS: AlignerSettings = {
@@ -43,7 +48,16 @@ export const DEFAULT_SETTINGS: AlignerSettings = {
   diffGranularity: 'word',
   nodePath: '',
   recordReviews: false,
+  overrides: { generation: {} },
 };
+
+/** The template and generation options a correction request carries: only what the user set. */
+export function correctionOptions(s: AlignerSettings): { template?: TemplateName; generation?: GenerationOptions } {
+  return {
+    ...(s.overrides.template ? { template: s.overrides.template } : {}),
+    ...(Object.keys(s.overrides.generation).length ? { generation: { ...s.overrides.generation } } : {}),
+  };
+}
 
 /** Setting keys under the `aligner` section, shared with package.json's contributes.configuration. */
 export const KEYS = {
@@ -116,13 +130,24 @@ export function normaliseServerUrl(raw: string): { ok: true; value: string } | {
 
 const gen = GenerationOptionsSchema.shape;
 
-export function validateSettings(get: (key: string) => unknown): { settings: AlignerSettings; problems: string[] } {
+/**
+ * `get` reads a setting's effective value; `isSet` says whether the user set it (in any scope) rather
+ * than it coming from the defaults. Without `isSet`, a value `get` returns counts as set.
+ */
+export function validateSettings(
+  get: (key: string) => unknown,
+  isSet: (key: string) => boolean = (key) => get(key) !== undefined && get(key) !== null,
+): { settings: AlignerSettings; problems: string[] } {
   const problems: string[] = [];
+  const chosen = new Set<string>();
   function read<T>(key: string, check: Check<T>, fallback: T): T {
     const raw = get(key);
     if (raw === undefined || raw === null) return fallback;
     const r = check(raw);
-    if (r.ok) return r.value;
+    if (r.ok) {
+      if (isSet(key)) chosen.add(key);
+      return r.value;
+    }
     problems.push(
       `Setting "aligner.${key}" = ${JSON.stringify(raw)} is invalid (${r.why}); using ${JSON.stringify(fallback)}.`,
     );
@@ -154,7 +179,18 @@ export function validateSettings(get: (key: string) => unknown): { settings: Ali
     },
     diffGranularity: read(KEYS.diffGranularity, oneOf(['word', 'line'] as const), d.diffGranularity),
     recordReviews: read(KEYS.recordReviews, bool, d.recordReviews),
+    overrides: { generation: {} },
   };
+  if (chosen.has(KEYS.template)) settings.overrides.template = settings.template;
+  const g = settings.generation;
+  const generationKeys = [
+    [KEYS.maxNewTokens, 'maxNewTokens'],
+    [KEYS.temperature, 'temperature'],
+    [KEYS.topP, 'topP'],
+    [KEYS.topK, 'topK'],
+    [KEYS.repetitionPenalty, 'repetitionPenalty'],
+  ] as const;
+  for (const [key, field] of generationKeys) if (chosen.has(key)) settings.overrides.generation[field] = g[field];
   if (settings.serverMode === 'external' && !settings.serverUrl) {
     problems.push(
       'Setting "aligner.server.mode" is "external" but "aligner.server.url" is empty; using the bundled server.',

@@ -19,6 +19,7 @@ import { RunsPanel } from './runs/runsPanel.js';
 import { connect } from './serverClient.js';
 import { ServerManager, type LaunchedServer } from './serverManager.js';
 import { ServerProcess, buildLaunchSpec, describeExit } from './serverProcess.js';
+import { bundledBackendLaunch, registerBackendSettings } from './backendKeys.js';
 import { StatusBar } from './statusBar.js';
 
 let manager: ServerManager | undefined;
@@ -50,14 +51,28 @@ export function activate(context: vscode.ExtensionContext): void {
   let settings: AlignerSettings;
   const loadSettings = () => {
     const cfg = vscode.workspace.getConfiguration('aligner');
-    const r = validateSettings((key) => {
-      // An untrusted workspace must not choose which program runs or where text and the token go.
-      if (!vscode.workspace.isTrusted && SENSITIVE.includes(key)) {
+    const r = validateSettings(
+      (key) => {
+        // An untrusted workspace must not choose which program runs or where text and the token go.
+        if (!vscode.workspace.isTrusted && SENSITIVE.includes(key)) {
+          const i = cfg.inspect(key);
+          return i?.globalValue ?? i?.defaultValue;
+        }
+        return cfg.get(key);
+      },
+      // Set by the user in some scope, not a default: only these override the model's aligner.json.
+      (key) => {
         const i = cfg.inspect(key);
-        return i?.globalValue ?? i?.defaultValue;
-      }
-      return cfg.get(key);
-    });
+        return [
+          i?.globalValue,
+          i?.workspaceValue,
+          i?.workspaceFolderValue,
+          i?.globalLanguageValue,
+          i?.workspaceLanguageValue,
+          i?.workspaceFolderLanguageValue,
+        ].some((v) => v !== undefined);
+      },
+    );
     settings = r.settings;
     for (const p of r.problems) {
       log.warn(p);
@@ -89,6 +104,15 @@ export function activate(context: vscode.ExtensionContext): void {
       port: s.serverPort,
       tokenFile,
       executionProvider: s.executionProvider,
+      // What clients of this server may name as data or models: the open folders, our storage (reviews,
+      // runs), the models. Opened later? Restart the server.
+      allowRoots: [
+        ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+        storage,
+        modelPath,
+        join(extensionRoot, 'models'),
+      ],
+      extra: await bundledBackendLaunch(context.secrets, (m) => log.warn(m)),
     });
     const ev = await proc.start(spec, 180_000, (info, expected) => {
       if (!expected) onDied(describeExit(info));
@@ -163,6 +187,7 @@ export function activate(context: vscode.ExtensionContext): void {
       recordReviewsEnabled: () => settings.recordReviews,
     }),
     { dispose: () => RunsPanel.open?.dispose() },
+    ...registerBackendSettings(context.secrets, mgr, log),
     vscode.workspace.onDidGrantWorkspaceTrust(() => loadSettings()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('aligner')) return;

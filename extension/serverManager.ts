@@ -7,7 +7,14 @@ import { backoffDelay, type Logger } from './serverProcess.js';
 export type ServerState =
   | { kind: 'stopped' }
   | { kind: 'starting'; attempt: number; loading?: boolean }
-  | { kind: 'ready'; model: string | null; executionProvider: string; url: string }
+  | {
+      kind: 'ready';
+      model: string | null;
+      executionProvider: string;
+      url: string;
+      /** Why training/eval jobs are off on this server (e.g. its run registry is read-only), if they are. */
+      jobsUnavailable?: string;
+    }
   | { kind: 'error'; message: string; retryInMs: number | null };
 
 /** A running (or reachable) server: where to connect, and how to stop it if we own it. */
@@ -122,6 +129,9 @@ export class ServerManager {
         model: health?.model ?? null,
         executionProvider: conn.info.server.executionProvider,
         url: server.wsUrl,
+        ...(health.jobs && !health.jobs.available
+          ? { jobsUnavailable: health.jobs.message ?? 'jobs are disabled' }
+          : {}),
       });
       return conn;
     } catch (err) {

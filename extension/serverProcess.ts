@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { hugePagesEnv } from '../server/engine/hugePages.js';
+import { PARENT_PID_ENV } from '../server/cli/parentWatch.js';
 
 export interface ListeningEvent {
   event: 'listening';
@@ -47,6 +48,10 @@ export interface ServerLaunchOptions {
   port: number;
   tokenFile: string;
   executionProvider: string;
+  /** Folders whose files the server may be asked to read as data or models (workspace, storage, models). */
+  allowRoots?: string[];
+  /** More serve flags and environment (the upstream and remote Aligner settings, backendSettings.ts). */
+  extra?: { args: string[]; env: Record<string, string> };
 }
 
 export function buildLaunchSpec(o: ServerLaunchOptions, baseEnv: NodeJS.ProcessEnv = process.env): LaunchSpec {
@@ -63,11 +68,20 @@ export function buildLaunchSpec(o: ServerLaunchOptions, baseEnv: NodeJS.ProcessE
       o.tokenFile,
       '--ep',
       o.executionProvider,
+      ...(o.allowRoots ?? []).flatMap((root) => ['--allow-root', root]),
+      ...(o.extra?.args ?? []),
     ],
     cwd: o.extensionRoot,
     // ELECTRON_RUN_AS_NODE makes VS Code's Electron binary behave as plain node; harmless for node.
     // Huge pages are set here, so the launcher does not relaunch (we hold the server's own pid).
-    env: { ...baseEnv, ...hugePagesEnv(baseEnv), ELECTRON_RUN_AS_NODE: '1' },
+    // PARENT_PID_ENV: if this extension host dies, even by kill -9, the server stops too.
+    env: {
+      ...baseEnv,
+      ...hugePagesEnv(baseEnv),
+      ...(o.extra?.env ?? {}),
+      ELECTRON_RUN_AS_NODE: '1',
+      [PARENT_PID_ENV]: String(process.pid),
+    },
   };
 }
 

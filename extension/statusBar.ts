@@ -25,7 +25,9 @@ export function describeState(
         text: correcting
           ? `$(sync~spin) Aligner: correcting`
           : `$(check) Aligner: ${model} (${state.executionProvider})`,
-        tooltip: `Aligner server ready at ${state.url}\nModel: ${model}\nExecution provider: ${state.executionProvider}`,
+        tooltip:
+          `Aligner server ready at ${state.url}\nModel: ${model}\nExecution provider: ${state.executionProvider}` +
+          (state.jobsUnavailable ? `\nTraining and evaluation: ${state.jobsUnavailable}` : ''),
         error: false,
       };
     }

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
 import type { ChatTurn, CorrectParams } from '../../server/protocol/index.js';
-import type { AlignerSettings } from '../config.js';
+import { correctionOptions, type AlignerSettings } from '../config.js';
 import type { AlignerConnection } from '../serverClient.js';
 import type { Logger } from '../serverProcess.js';
 import { acceptHunks, type EditApi } from './applyEdit.js';
@@ -96,8 +96,7 @@ export class ReviewController implements vscode.Disposable {
         requestId,
         question: span.question,
         answer: region.originalText,
-        template: settings.template,
-        generation: settings.generation,
+        ...correctionOptions(settings),
         ...(span.context.length ? { context: span.context.slice(-50) } : {}),
       };
       const t0 = Date.now();

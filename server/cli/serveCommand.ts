@@ -1,5 +1,5 @@
 // `aligner serve`: the engine behind the WebSocket JSON-RPC and OpenAI-compatible HTTP transports.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EngineHost } from '../engine/host.js';
 import { generateToken, writeTokenFile } from '../transport/auth.js';
@@ -7,8 +7,10 @@ import { startTransport } from '../transport/server.js';
 import { TOKEN_FILE_NAME } from '../protocol/index.js';
 import type { ExecutionProvider } from '../protocol/index.js';
 import { epArg, intArg } from './options.js';
+import { addUpstreamFlags, loadChatModel, prepareUpstream, type UpstreamFlags } from './serveUpstream.js';
 import { defaultModelDir, packageRoot, stateDir } from './paths.js';
-import { JobManager } from '../jobs/jobManager.js';
+import { openJobManager } from '../jobs/jobManager.js';
+import { PathPolicy } from '../jobs/pathPolicy.js';
 
 interface ServeFlags {
   model?: string;
@@ -22,11 +24,15 @@ interface ServeFlags {
   allowOrigin?: string[];
   maxPayload?: number;
   jobsDir?: string;
+  allowRoot?: string[];
+  allowKeyEnv?: string[];
+  loadTimeout?: number;
 }
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
+  addUpstreamFlags(program.command('serve'))
     .description('run the local inference server (WebSocket JSON-RPC at /rpc, OpenAI-compatible HTTP at /v1)')
     .option('--model <dir>', 'model folder to load (default: $ALIGNER_MODEL or the bundled models/default)')
     .option('--host <address>', 'address to bind; keep it loopback unless you know why', '127.0.0.1')
@@ -39,20 +45,48 @@ export function registerServeCommand(program: Command): void {
     .option('--allow-origin <origin...>', 'extra browser origins allowed to open the WebSocket')
     .option('--max-payload <bytes>', 'largest WebSocket message or HTTP body', intArg)
     .option('--jobs-dir <dir>', 'run registry for training/export/eval jobs (default: <state dir>/runs)')
-    .action(async (flags: ServeFlags) => {
-      const engine = new EngineHost({ threads: flags.threads, maxBatch: flags.maxBatch, maxQueue: flags.maxQueue });
+    .option(
+      '--allow-root <dir>',
+      'a folder whose files clients may name as data or models (repeatable; default: the current folder)',
+      collect,
+    )
+    .option(
+      '--allow-key-env <name>',
+      'an environment variable eval jobs may use as an API key, besides *_API_KEY names (repeatable)',
+      collect,
+    )
+    .option('--load-timeout <seconds>', 'a model load that takes longer fails (default 600)', intArg)
+    .action(async (flags: ServeFlags & UpstreamFlags) => {
+      const engine = new EngineHost({
+        threads: flags.threads,
+        maxBatch: flags.maxBatch,
+        maxQueue: flags.maxQueue,
+        ...(flags.loadTimeout ? { loadTimeoutMs: flags.loadTimeout * 1000 } : {}),
+      });
       const token = generateToken();
       const tokenFile = flags.tokenFile ?? join(stateDir(), TOKEN_FILE_NAME);
       await writeTokenFile(tokenFile, token);
       const log = (level: 'info' | 'warn' | 'error', msg: string) => process.stderr.write(`[${level}] ${msg}\n`);
-      const jobs = new JobManager({
-        registryDir: flags.jobsDir ?? join(stateDir(), 'runs'),
+      const { service, proxy } = prepareUpstream(flags, engine, log);
+      const modelDir = flags.model ?? defaultModelDir();
+      const registryDir = flags.jobsDir ?? join(stateDir(), 'runs');
+      const roots = (flags.allowRoot ?? [process.cwd()]).map((r) => resolve(r));
+      // Inference does not need the registry: a read-only or broken one disables jobs, not the server.
+      const { jobs, unavailable } = openJobManager({
+        registryDir,
         cliPath: join(packageRoot(), 'bin', 'aligner.js'),
         service: engine,
+        allowedRoots: roots,
+        allowedKeyEnvs: flags.allowKeyEnv,
+        log,
       });
+      if (unavailable) log('warn', unavailable);
       const server = await startTransport({
-        service: engine,
-        jobs,
+        service,
+        proxy,
+        jobs: jobs ?? undefined,
+        jobsUnavailable: unavailable ?? undefined,
+        modelPaths: new PathPolicy([...roots, registryDir, join(packageRoot(), 'models'), modelDir]),
         host: flags.host,
         port: flags.port,
         token,
@@ -72,18 +106,23 @@ export function registerServeCommand(program: Command): void {
         }) + '\n',
       );
       let stopping = false;
-      const stop = async () => {
+      const stop = async (code = 0) => {
         if (stopping) return;
         stopping = true;
         await server.close();
-        await jobs.close();
+        await jobs?.close();
         await engine.close();
-        process.exit(0);
+        process.exit(code);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+      // An engine that keeps dying cannot serve: exit, so whoever started us (the extension) restarts us.
+      engine.onFatal((message) => {
+        log('error', `${message}; exiting`);
+        void stop(1);
+      });
+      await loadChatModel(flags, engine, log);
       // The server listens while the model loads, so health can report "loading".
-      const modelDir = flags.model ?? defaultModelDir();
       try {
         const model = await engine.loadModel({ path: modelDir, executionProvider: flags.ep });
         if (model.notice) log('warn', model.notice);

@@ -14,6 +14,7 @@ import type {
   ServerInfo,
   TemplateName,
 } from '../protocol/index.js';
+import type { ChatMessage } from './chatTemplate.js';
 
 export interface CorrectionInput {
   requestId: string;
@@ -23,7 +24,15 @@ export interface CorrectionInput {
   context?: ChatTurn[];
   template?: TemplateName;
   generation?: GenerationOptions;
+  /**
+   * Generation that is not an Aligner correction (question, answer, context and template are then
+   * unused): a chat model answering `messages` through its own chat template, or a raw prompt as
+   * OpenAI's /v1/completions sends it.
+   */
+  prompt?: PromptSource;
 }
+
+export type PromptSource = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
 
 export interface ScoreInput {
   model?: string;

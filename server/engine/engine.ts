@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ErrorCodes } from '../protocol/index.js';
-import type { ExecutionProvider, GenerationOptions, ModelInfo, TemplateName } from '../protocol/index.js';
+import type { ExecutionProvider, GenerationOptions, ModelInfo, ModelRole, TemplateName } from '../protocol/index.js';
 import { EngineError } from './api.js';
 import type { CorrectionInput, ScoreInput } from './api.js';
 import { chooseProvider, fallbackNotice } from './executionProviders.js';
@@ -20,6 +20,8 @@ import { samplingConfig, seededRandom } from './sampler.js';
 import { Scheduler } from './scheduler.js';
 import type { ScoreResult, SequenceHandle, SequenceResult } from './scheduler.js';
 import { buildPrompt } from './templates.js';
+import { ChatTemplate, ChatTemplateError, findChatTemplate } from './chatTemplate.js';
+import { readFileSync } from 'node:fs';
 import { TextTokenizer } from './tokenizer.js';
 
 export interface EngineOptions {
@@ -39,6 +41,8 @@ interface LoadedModel {
   backend: KvBackend;
   tokenizer: TextTokenizer;
   scheduler: Scheduler;
+  /** Chat models only: the model's own prompt format. */
+  chatTemplate?: ChatTemplate;
 }
 
 export interface PreparedCorrection {
@@ -71,7 +75,13 @@ export class Engine {
 
   async loadModel(
     path: string,
-    opts: { id?: string; executionProvider?: ExecutionProvider; makeDefault?: boolean } = {},
+    opts: {
+      id?: string;
+      executionProvider?: ExecutionProvider;
+      makeDefault?: boolean;
+      role?: ModelRole;
+      chatTemplatePath?: string;
+    } = {},
   ): Promise<ModelInfo> {
     let spec: ModelSpec;
     try {
@@ -81,6 +91,8 @@ export class Engine {
       throw err;
     }
     const id = opts.id ?? basename(spec.dir);
+    const role: ModelRole = opts.role ?? 'aligner';
+    const chatTemplate = role === 'chat' ? loadChatTemplate(spec, opts.chatTemplatePath) : undefined;
     if (this.models.has(id)) await this.unloadModel(id);
     const choice = chooseProvider(opts.executionProvider);
     let backend: KvBackend;
@@ -109,6 +121,7 @@ export class Engine {
     });
     const info: ModelInfo = {
       id,
+      role,
       path: spec.dir,
       modelType: spec.modelType,
       template: spec.template,
@@ -118,8 +131,10 @@ export class Engine {
       contextLength: spec.contextLength,
       vocabSize: spec.vocabSize,
     };
-    this.models.set(id, { info, spec, backend, tokenizer, scheduler });
-    if (opts.makeDefault || this.defaultModel === null) this.defaultModel = id;
+    this.models.set(id, { info, spec, backend, tokenizer, scheduler, chatTemplate });
+    // Corrections go to the default model, so an Aligner takes the default over from a chat model.
+    const current = this.defaultModel === null ? undefined : this.models.get(this.defaultModel);
+    if (opts.makeDefault || !current || (role === 'aligner' && current.info.role === 'chat')) this.defaultModel = id;
     return choice.notice ? { ...info, notice: choice.notice } : info;
   }
 
@@ -159,17 +174,37 @@ export class Engine {
     return model;
   }
 
+  /** The prompt's token ids: the Aligner template over question and answer, a chat template, or raw text. */
+  private promptIds(model: LoadedModel, input: CorrectionInput): number[] {
+    const source = input.prompt;
+    if (source?.kind === 'raw') return model.tokenizer.encode(source.text);
+    if (source?.kind === 'chat') {
+      if (!model.chatTemplate) {
+        throw new EngineError(ErrorCodes.InvalidParams, `model "${model.info.id}" is not a chat model`);
+      }
+      let text: string;
+      try {
+        text = model.chatTemplate.render(source.messages);
+      } catch (err) {
+        if (err instanceof ChatTemplateError) throw new EngineError(ErrorCodes.InvalidParams, err.message);
+        throw err;
+      }
+      // As transformers' apply_chat_template: the template writes any BOS itself.
+      return model.tokenizer.encodePlain(text);
+    }
+    const template: TemplateName = input.template ?? model.spec.template;
+    return model.tokenizer.encode(buildPrompt(template, input.question, input.answer, input.context));
+  }
+
   prepare(input: CorrectionInput): PreparedCorrection {
     const model = this.resolveModel(input.model);
-    const template: TemplateName = input.template ?? model.spec.template;
-    const prompt = buildPrompt(template, input.question, input.answer, input.context);
-    const promptIds = model.tokenizer.encode(prompt);
+    const promptIds = this.promptIds(model, input);
     const generation = { ...model.spec.generationDefaults, ...(input.generation ?? {}) };
     const room = model.spec.contextLength - promptIds.length;
     if (room < 1) {
       throw new EngineError(
         ErrorCodes.ContextOverflow,
-        `the question and answer take ${promptIds.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`,
+        `${input.prompt ? 'the prompt takes' : 'the question and answer take'} ${promptIds.length} tokens; model "${model.info.id}" fits ${model.spec.contextLength}`,
         { promptTokens: promptIds.length, contextLength: model.spec.contextLength },
       );
     }
@@ -209,3 +244,31 @@ export class Engine {
 }
 
 export type { SequenceResult };
+
+/** A chat model's template: the given file, else the folder's own; a chat model without one cannot load. */
+function loadChatTemplate(spec: ModelSpec, overridePath?: string): ChatTemplate {
+  let source: string | undefined;
+  if (overridePath) {
+    try {
+      source = readFileSync(overridePath, 'utf8');
+    } catch (err) {
+      throw new EngineError(
+        ErrorCodes.ModelLoadFailed,
+        `cannot read chat template ${overridePath}: ${(err as Error).message}`,
+      );
+    }
+  } else {
+    source = findChatTemplate(spec.dir, spec.tokenizerConfig);
+  }
+  if (source === undefined) {
+    throw new EngineError(
+      ErrorCodes.ModelLoadFailed,
+      `${spec.dir} has no chat template (chat_template in tokenizer_config.json or chat_template.jinja); give one with --chat-template FILE`,
+    );
+  }
+  try {
+    return new ChatTemplate(source, spec.tokenizerConfig);
+  } catch (err) {
+    throw new EngineError(ErrorCodes.ModelLoadFailed, `${spec.dir}: ${(err as Error).message}`);
+  }
+}

@@ -1,7 +1,8 @@
 // Continuous batching over one decoder: requests wait in a bounded queue, are prefilled one chunk
 // at a time (so a long prompt never stalls running requests for long, and cancelling a prefill takes
 // effect at the next chunk), then join the decode batch; they leave it the moment they finish or
-// are cancelled. Every step yields to the event loop so cancel and new requests are seen at once.
+// are cancelled. Scoring runs one chunk per step too. Every step yields to the event loop so cancel
+// and new requests are seen at once.
 import { ErrorCodes } from '../protocol/index.js';
 import type { FinishReason } from '../protocol/index.js';
 import { EngineError } from './api.js';
@@ -74,6 +75,10 @@ interface ScoreJob {
   from: number;
   resolve: (r: ScoreResult) => void;
   reject: (e: unknown) => void;
+  /** The job's cache while it is scored, and how far: one chunk per scheduler step. */
+  slot: CacheSlot | null;
+  next: number;
+  logprob: number;
 }
 
 export interface ScoreResult {
@@ -108,8 +113,12 @@ export class Scheduler {
     return this.waiting.length;
   }
 
+  /** Requests being worked on; finished rows that regroup() has yet to drop do not count. */
   get activeCount(): number {
-    return this.rows.length + this.joining.length + (this.prefilling ? 1 : 0);
+    const live = (seqs: Sequence[]) => seqs.filter((s) => !s.done).length;
+    const prefilling = this.prefilling && !this.prefilling.done ? 1 : 0;
+    const scoring = this.scoring[0]?.slot ? 1 : 0;
+    return live(this.rows) + live(this.joining) + prefilling + scoring;
   }
 
   submit(req: SequenceRequest): SequenceHandle {
@@ -166,36 +175,42 @@ export class Scheduler {
       return Promise.reject(new EngineError(ErrorCodes.Overloaded, 'server busy: too many scoring requests queued'));
     }
     return new Promise((resolve, reject) => {
-      this.scoring.push({ ids, from, resolve, reject });
+      this.scoring.push({ ids, from, resolve, reject, slot: null, next: 0, logprob: 0 });
       this.kick();
     });
   }
 
-  private async runScore(job: ScoreJob): Promise<void> {
-    const slot = this.backend.createSlot();
+  /** Scores one chunk of the first scoring job, so decoding rows and cancels wait one chunk at most. */
+  private async scoreChunk(job: ScoreJob): Promise<void> {
+    const slot = (job.slot ??= this.backend.createSlot());
+    const done = () => {
+      if (this.scoring[0] !== job) return; // abortAll() already took it out and freed its slot
+      this.scoring.shift();
+      this.backend.release(slot);
+    };
     try {
       const vocab = this.backend.vocabSize;
-      let logprob = 0;
-      for (let start = 0; start < job.ids.length - 1; start += this.chunk) {
-        const part = job.ids.slice(start, start + this.chunk);
-        const logits = await this.backend.extend(slot, part);
-        // Position j predicts token start + j + 1.
-        for (let j = 0; j < part.length; j++) {
-          const target = start + j + 1;
-          if (target < job.from || target >= job.ids.length) continue;
-          const row = logits.subarray(j * vocab, (j + 1) * vocab);
-          let max = -Infinity;
-          for (let v = 0; v < vocab; v++) if (row[v]! > max) max = row[v]!;
-          let sum = 0;
-          for (let v = 0; v < vocab; v++) sum += Math.exp(row[v]! - max);
-          logprob += row[job.ids[target]!]! - max - Math.log(sum);
-        }
+      const start = job.next;
+      const part = job.ids.slice(start, start + this.chunk);
+      const logits = await this.backend.extend(slot, part);
+      // Position j predicts token start + j + 1.
+      for (let j = 0; j < part.length; j++) {
+        const target = start + j + 1;
+        if (target < job.from || target >= job.ids.length) continue;
+        const row = logits.subarray(j * vocab, (j + 1) * vocab);
+        let max = -Infinity;
+        for (let v = 0; v < vocab; v++) if (row[v]! > max) max = row[v]!;
+        let sum = 0;
+        for (let v = 0; v < vocab; v++) sum += Math.exp(row[v]! - max);
+        job.logprob += row[job.ids[target]!]! - max - Math.log(sum);
       }
-      job.resolve({ logprob, tokens: job.ids.length - job.from });
+      job.next = start + part.length;
+      if (job.next < job.ids.length - 1) return;
+      done();
+      job.resolve({ logprob: job.logprob, tokens: job.ids.length - job.from });
     } catch (err) {
+      done();
       job.reject(err);
-    } finally {
-      this.backend.release(slot);
     }
   }
 
@@ -207,7 +222,10 @@ export class Scheduler {
         seq.reject(reason);
       }
     }
-    for (const job of this.scoring.splice(0)) job.reject(reason);
+    for (const job of this.scoring.splice(0)) {
+      if (job.slot) this.backend.release(job.slot);
+      job.reject(reason);
+    }
     this.waiting.length = 0;
     this.joining = [];
     this.rows = [];
@@ -231,8 +249,8 @@ export class Scheduler {
       }
       if (!this.prefilling && this.rows.length === 0 && this.joining.length === 0 && this.scoring.length === 0) return;
       const prefill = this.prefilling;
-      const scoreJob = this.scoring.shift();
-      if (scoreJob) await this.runScore(scoreJob);
+      const scoreJob = this.scoring[0];
+      if (scoreJob) await this.scoreChunk(scoreJob);
       try {
         if (prefill) await this.prefillChunk(prefill);
         this.regroup();

@@ -48,6 +48,8 @@ port.on('message', (msg: HostToWorker) => {
           id: msg.id,
           executionProvider: msg.executionProvider,
           makeDefault: msg.makeDefault,
+          role: msg.role,
+          chatTemplatePath: msg.chatTemplatePath,
         }),
       );
       break;

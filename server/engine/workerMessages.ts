@@ -1,5 +1,5 @@
 // Messages between EngineHost (main thread) and the engine worker.
-import type { ExecutionProvider, ModelInfo } from '../protocol/index.js';
+import type { ExecutionProvider, ModelInfo, ModelRole } from '../protocol/index.js';
 import type { CorrectionInput, ScoreInput } from './api.js';
 import type { EngineOptions, SequenceResult } from './engine.js';
 
@@ -11,6 +11,8 @@ export type HostToWorker =
       id?: string;
       executionProvider?: ExecutionProvider;
       makeDefault?: boolean;
+      role?: ModelRole;
+      chatTemplatePath?: string;
     }
   | { type: 'unload'; callId: number; id: string }
   | { type: 'correct'; callId: number; input: CorrectionInput }

@@ -1,25 +1,43 @@
 // The run registry on disk: one folder per job under <stateDir>/runs/<id>/ holding job.json (config,
 // status), events.jsonl (every JSON progress event) and log.txt (the child's stderr). It outlives
 // server and editor restarts; a job that was running when its server died is marked interrupted.
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  openSync,
-  readSync,
-  closeSync,
-  statSync,
-} from 'node:fs';
+// Folders are 0700 and files 0600: configs, logs and eval rows hold the user's text.
+// Every write goes through `RegistryWrites`, so tests can make the disk full or read-only.
+import * as nodeFs from 'node:fs';
+import { existsSync, readdirSync, readFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobInfo } from '../protocol/index.js';
 
+/** The writes the registry makes; node:fs by default. */
+export type RegistryWrites = Pick<
+  typeof nodeFs,
+  'mkdirSync' | 'writeFileSync' | 'renameSync' | 'appendFileSync' | 'unlinkSync' | 'chmodSync'
+>;
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/** An fs error as one line for users: "ENOSPC: no space left on device, write". */
+export function describeFsError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class RunRegistry {
-  constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true });
+  constructor(
+    readonly root: string,
+    private readonly fs: RegistryWrites = nodeFs,
+  ) {
+    const existed = existsSync(root);
+    this.fs.mkdirSync(root, { recursive: true, mode: DIR_MODE });
+    // A folder we made is ours to lock down; one the user named may be shared on purpose.
+    if (!existed) this.fs.chmodSync(root, DIR_MODE);
+  }
+
+  /** Throws (with the fs error) when a record cannot be written here: read-only, full, not a folder. */
+  checkWritable(): void {
+    const probe = join(this.root, `.write-probe-${process.pid}`);
+    this.fs.writeFileSync(probe, 'probe\n', { mode: FILE_MODE });
+    this.fs.unlinkSync(probe);
   }
 
   dir(id: string): string {
@@ -29,10 +47,20 @@ export class RunRegistry {
   /** Writes job.json atomically (temp file + rename), so a crash never leaves half a record. */
   save(job: JobInfo): void {
     const dir = this.dir(job.id);
-    mkdirSync(dir, { recursive: true });
+    this.fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     const tmp = join(dir, `job.json.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(job, null, 2));
-    renameSync(tmp, join(dir, 'job.json'));
+    try {
+      this.fs.writeFileSync(tmp, JSON.stringify(job, null, 2), { mode: FILE_MODE });
+      this.fs.renameSync(tmp, join(dir, 'job.json'));
+    } catch (err) {
+      // A half-written temp file on a full disk would only take more space.
+      try {
+        this.fs.unlinkSync(tmp);
+      } catch {
+        // never written, or the disk is gone altogether
+      }
+      throw err;
+    }
   }
 
   loadAll(): JobInfo[] {
@@ -50,7 +78,11 @@ export class RunRegistry {
   }
 
   appendEvent(id: string, event: Record<string, unknown>): void {
-    appendFileSync(join(this.dir(id), 'events.jsonl'), JSON.stringify(event) + '\n');
+    this.fs.appendFileSync(join(this.dir(id), 'events.jsonl'), JSON.stringify(event) + '\n', { mode: FILE_MODE });
+  }
+
+  appendLog(id: string, data: string | Buffer): void {
+    this.fs.appendFileSync(this.logFile(id), data, { mode: FILE_MODE });
   }
 
   events(id: string): Record<string, unknown>[] {

@@ -33,6 +33,8 @@ export const ErrorCodes = {
   NotInitialized: -32005,
   /** The input does not fit the model's context window. */
   ContextOverflow: -32006,
+  /** A remote backend (a remote Aligner's endpoint) could not be reached or failed. */
+  BackendUnavailable: -32009,
   /** The request was cancelled (same code as LSP's RequestCancelled). */
   RequestCancelled: -32800,
 } as const;
@@ -93,13 +95,21 @@ export interface Timings {
   acceptedDraftTokens?: number;
 }
 
+/** aligner: corrects answers (the default); chat: an instruct model answering with its own chat template. */
+export const ModelRoleSchema = z.enum(['aligner', 'chat']);
+export type ModelRole = z.infer<typeof ModelRoleSchema>;
+
 export interface ModelInfo {
   id: string;
+  /** Absent on servers from before chat models: read as 'aligner'. */
+  role?: ModelRole;
+  /** Set for a remote Aligner (corrections go to an OpenAI-compatible /v1/completions endpoint). */
+  remote?: { endpoint: string; model: string };
   path: string;
   modelType: string;
   template: TemplateName;
-  /** optimum: Hugging Face Optimum graph; fast: engine-owned KV cache (aligner convert --layout fast). */
-  layout: 'optimum' | 'fast';
+  /** optimum: Hugging Face Optimum graph; fast: engine-owned KV cache (aligner convert --layout fast); remote: served elsewhere. */
+  layout: 'optimum' | 'fast' | 'remote';
   executionProvider: ExecutionProvider;
   parameters: number | null;
   contextLength: number;
@@ -147,6 +157,8 @@ export interface HealthResult {
   message: string | null;
   queueLength: number;
   running: number;
+  /** Whether jobs/* work on this server, and why not (e.g. its run registry is read-only). */
+  jobs?: { available: boolean; message: string | null };
 }
 export const HealthRequest = new RequestType0<HealthResult, void>('health');
 
@@ -164,6 +176,9 @@ export const ModelsLoadParamsSchema = z
     id: z.string().min(1).max(200).optional(),
     executionProvider: ExecutionProviderSchema.optional(),
     makeDefault: z.boolean().optional(),
+    role: ModelRoleSchema.optional(),
+    /** A Jinja chat template file for a chat model whose folder has none. */
+    chatTemplatePath: z.string().min(1).max(4096).optional(),
   })
   .strict();
 export type ModelsLoadParams = z.infer<typeof ModelsLoadParamsSchema>;
@@ -388,6 +403,7 @@ export const HTTP_ROUTES = {
   health: '/health',
   models: '/v1/models',
   chatCompletions: '/v1/chat/completions',
+  completions: '/v1/completions',
 } as const;
 
 /** Name of the token file the server writes (mode 0600) in its state directory. */

@@ -54,6 +54,8 @@ export function toHttpError(error: unknown, log: Log, context: string, modelRequ
         return new HttpError(503, 'server_error', 'overloaded', error.message, null, { 'retry-after': '1' });
       case ErrorCodes.RequestCancelled:
         return new HttpError(503, 'server_error', 'cancelled', error.message);
+      case ErrorCodes.BackendUnavailable:
+        return new HttpError(502, 'server_error', 'backend_unavailable', error.message);
       case ErrorCodes.ModelLoadFailed:
         return new HttpError(500, 'server_error', 'model_load_failed', error.message);
       default:

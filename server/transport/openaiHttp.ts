@@ -2,20 +2,27 @@
 // SSE). Requests reach here only after the Host/Origin/token guards in server.ts.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HTTP_ROUTES, type CorrectResult, type FinishReason } from '../protocol/index.js';
+import { HTTP_ROUTES, type CorrectResult, type FinishReason, type HealthResult } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
 import { HttpError, toHttpError, type Log } from './errors.js';
 import { readJsonBody, sendHttpError, sendJson } from './httpUtil.js';
-import { parseChatCompletionRequest, toCorrectionInput } from './openaiSchemas.js';
+import { parseChatCompletionRequest, toChatModelInput, toCorrectionInput } from './openaiSchemas.js';
+import { completions } from './openaiCompletions.js';
+import type { CorrectingProxy } from '../proxy/correctingProxy.js';
+import { endsWithAssistant } from '../proxy/proxyRequest.js';
 
 export interface HttpDeps {
   service: AlignerService;
+  /** health as the server answers it; the engine's own when absent. */
+  health?: () => HealthResult;
   log: Log;
   maxPayloadBytes: number;
   /** Unix seconds; reported as the models' `created`. */
   startedAt: number;
   /** Registers a request's AbortController so that server shutdown cancels it; returns an unregister. */
   track(controller: AbortController): () => void;
+  /** Set by `serve --upstream`: chat requests without an assistant draft are answered upstream, then corrected. */
+  proxy?: CorrectingProxy;
 }
 
 const ROUTES: Record<
@@ -25,6 +32,7 @@ const ROUTES: Record<
   [HTTP_ROUTES.health]: { method: 'GET', handle: health },
   [HTTP_ROUTES.models]: { method: 'GET', handle: models },
   [HTTP_ROUTES.chatCompletions]: { method: 'POST', handle: chatCompletions },
+  [HTTP_ROUTES.completions]: { method: 'POST', handle: completions },
 };
 
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
@@ -44,19 +52,33 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, deps
 }
 
 function health(_req: IncomingMessage, res: ServerResponse, deps: HttpDeps): void {
-  const h = deps.service.health();
+  const h = deps.health?.() ?? deps.service.health();
   // As llama-server does: 503 until the model is ready to serve, so pollers can simply wait.
   sendJson(res, h.status === 'loading' ? 503 : 200, h);
 }
 
 function models(_req: IncomingMessage, res: ServerResponse, deps: HttpDeps): void {
-  const data = deps.service.listModels().models.map((m) => ({
+  const local = deps.service.listModels().models;
+  const data = local.map((m) => ({
     id: m.id,
     object: 'model' as const,
     created: deps.startedAt,
     owned_by: 'aligner',
+    role: (m.role ?? 'aligner') as string,
   }));
+  const upstream = deps.proxy?.upstreamModel;
+  if (upstream && !local.some((m) => m.id === upstream)) {
+    data.push({ id: upstream, object: 'model', created: deps.startedAt, owned_by: 'upstream', role: 'upstream' });
+  }
   sendJson(res, 200, { object: 'list', data });
+}
+
+/** The chat model (role "chat") a request is for: the one it names, or the default if that is one. */
+function chatModelFor(raw: unknown, deps: HttpDeps): string | undefined {
+  const named = (raw as { model?: unknown } | null)?.model;
+  const list = deps.service.listModels();
+  const id = typeof named === 'string' && named ? named : list.defaultModel;
+  return list.models.find((m) => m.id === id && m.role === 'chat')?.id;
 }
 
 const finishReason = (r: FinishReason): 'stop' | 'length' => (r === 'length' ? 'length' : 'stop');
@@ -68,9 +90,12 @@ const usageOf = (r: CorrectResult) => ({
 });
 
 async function chatCompletions(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
-  const body = parseChatCompletionRequest(await readJsonBody(req, deps.maxPayloadBytes));
+  const raw = await readJsonBody(req, deps.maxPayloadBytes);
+  const model = chatModelFor(raw, deps);
+  if (!model && deps.proxy && !endsWithAssistant(raw)) return deps.proxy.handle(raw, res, deps.track);
+  const body = parseChatCompletionRequest(raw);
   const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-  const input = toCorrectionInput(body, id);
+  const input = model ? toChatModelInput(body, id, model) : toCorrectionInput(body, id);
   const created = Math.floor(Date.now() / 1000);
   const modelRequested = Boolean(body.model);
 

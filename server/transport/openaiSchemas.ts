@@ -77,16 +77,7 @@ export function toCorrectionInput(body: ChatCompletionRequest, requestId: string
     .slice(0, -2)
     .map((m) => ({ role: m.role as ChatTurn['role'], content: textOf(m.content) }));
 
-  const generation: GenerationOptions = {};
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxTokens != null) generation.maxNewTokens = maxTokens;
-  if (body.temperature != null) generation.temperature = body.temperature;
-  if (body.top_p != null) generation.topP = body.top_p;
-  if (body.top_k != null) generation.topK = body.top_k;
-  if (body.seed != null) generation.seed = body.seed;
-  if (body.repetition_penalty != null) generation.repetitionPenalty = body.repetition_penalty;
-  if (body.stop != null) generation.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
-
+  const generation = generationOptionsOf(body);
   const input: CorrectionInput = {
     requestId,
     ...(body.model ? { model: body.model } : {}),
@@ -103,4 +94,41 @@ export function toCorrectionInput(body: ChatCompletionRequest, requestId: string
     throw invalid(`Invalid request: ${issue.path.join('.')}: ${issue.message}`);
   }
   return input;
+}
+
+/** A chat model's input: every message, system prompts included, through the model's chat template. */
+export function toChatModelInput(body: ChatCompletionRequest, requestId: string, model: string): CorrectionInput {
+  const generation = generationOptionsOf(body);
+  const messages = body.messages.map((m) => ({ role: m.role, content: textOf(m.content) }));
+  return {
+    requestId,
+    model,
+    question: '',
+    answer: '',
+    prompt: { kind: 'chat', messages },
+    ...(Object.keys(generation).length ? { generation } : {}),
+  };
+}
+
+/** OpenAI's sampling fields (and the vLLM-style extensions) as engine generation options. */
+export function generationOptionsOf(body: {
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  seed?: number | null;
+  repetition_penalty?: number | null;
+  stop?: string | string[] | null;
+}): GenerationOptions {
+  const generation: GenerationOptions = {};
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens != null) generation.maxNewTokens = maxTokens;
+  if (body.temperature != null) generation.temperature = body.temperature;
+  if (body.top_p != null) generation.topP = body.top_p;
+  if (body.top_k != null) generation.topK = body.top_k;
+  if (body.seed != null) generation.seed = body.seed;
+  if (body.repetition_penalty != null) generation.repetitionPenalty = body.repetition_penalty;
+  if (body.stop != null) generation.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  return generation;
 }

@@ -46,6 +46,8 @@ import {
 } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
 import type { JobService } from '../jobs/api.js';
+import type { PathPolicy } from '../jobs/pathPolicy.js';
+import type { HealthResult } from '../protocol/index.js';
 import { toResponseError, type Log } from './errors.js';
 import {
   InvalidMessageError,
@@ -57,6 +59,15 @@ import {
 // RequestParamSchemas is keyed by plain strings, so each handler names its own params type; the
 // params reach it only after that method's schema accepted them.
 type Handler = (params: never, token: CancellationToken) => unknown;
+
+export interface SessionOptions {
+  /** Why jobs/* are unavailable, told to the client (e.g. the run registry is read-only). */
+  jobsUnavailable?: string;
+  /** Folders models/load may read from; any path when absent. */
+  modelPaths?: PathPolicy;
+  /** health as the server answers it (the engine's, plus the jobs' availability). */
+  health?: () => HealthResult;
+}
 
 export class RpcSession {
   private readonly connection: MessageConnection;
@@ -73,6 +84,7 @@ export class RpcSession {
     private readonly service: AlignerService,
     private readonly log: Log,
     private readonly jobs: JobService | null = null,
+    private readonly options: SessionOptions = {},
   ) {
     const reader = new WebSocketMessageReader(socket);
     this.writer = new WebSocketMessageWriter(socket);
@@ -108,8 +120,12 @@ export class RpcSession {
   }
 
   private requireJobs(): JobService {
-    if (!this.jobs)
-      throw new ResponseError(ErrorCodes.JobsUnavailable, 'this server was started without a job manager');
+    if (!this.jobs) {
+      throw new ResponseError(
+        ErrorCodes.JobsUnavailable,
+        this.options.jobsUnavailable ?? 'this server was started without a job manager',
+      );
+    }
     return this.jobs;
   }
 
@@ -189,10 +205,10 @@ export class RpcSession {
       this.initialized = true;
       return { protocolVersion: PROTOCOL_VERSION, server: this.service.info() };
     },
-    [HealthRequest.method]: () => this.service.health(),
+    [HealthRequest.method]: () => (this.options.health ?? (() => this.service.health()))(),
     [ServerInfoRequest.method]: () => this.service.info(),
     [ModelsListRequest.method]: () => this.service.listModels(),
-    [ModelsLoadRequest.method]: (params: ModelsLoadParams) => this.service.loadModel(params),
+    [ModelsLoadRequest.method]: (params: ModelsLoadParams) => this.service.loadModel(this.confineModel(params)),
     [ModelsUnloadRequest.method]: async (params: ModelsUnloadParams) => ({
       unloaded: await this.service.unloadModel(params.id),
     }),
@@ -211,6 +227,17 @@ export class RpcSession {
       return { cancelled: true };
     },
   };
+
+  /** A client names the files a model load reads: only inside the folders the server allows. */
+  private confineModel(params: ModelsLoadParams): ModelsLoadParams {
+    const paths = this.options.modelPaths;
+    if (!paths) return params;
+    return {
+      ...params,
+      path: paths.confine(params.path, 'model folder'),
+      ...(params.chatTemplatePath ? { chatTemplatePath: paths.confine(params.chatTemplatePath, 'chat template') } : {}),
+    };
+  }
 
   private async correct(params: CorrectParams, token: CancellationToken): Promise<CorrectResult> {
     const { requestId } = params;

@@ -7,6 +7,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PATH } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
 import type { JobService } from '../jobs/api.js';
+import type { CorrectingProxy } from '../proxy/correctingProxy.js';
+import type { PathPolicy } from '../jobs/pathPolicy.js';
+import type { HealthResult } from '../protocol/index.js';
 import { BEARER_SUBPROTOCOL_PREFIX, isValidTokenFormat } from './auth.js';
 import type { Log } from './errors.js';
 import { checkRequest, loopbackHosts, type GuardConfig, type Refusal } from './guards.js';
@@ -18,6 +21,10 @@ export interface TransportOptions {
   service: AlignerService;
   /** Training/export/eval jobs; without it the jobs/* methods answer JobsUnavailable. */
   jobs?: JobService;
+  /** Why there are no jobs (told with JobsUnavailable and in health), e.g. a read-only run registry. */
+  jobsUnavailable?: string;
+  /** Folders models/load may read from; without it any path is accepted (tests with fake engines). */
+  modelPaths?: PathPolicy;
   /** Bind address; loopback by default. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -28,6 +35,8 @@ export interface TransportOptions {
   allowedOrigins?: string[];
   /** Largest WebSocket message and HTTP body accepted; default 4 MiB. */
   maxPayloadBytes?: number;
+  /** `serve --upstream`: answers chat requests upstream and corrects them (server/proxy/). */
+  proxy?: CorrectingProxy;
   log?: Log;
 }
 
@@ -85,6 +94,10 @@ export async function startTransport(opts: TransportOptions): Promise<RunningSer
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase().replace(/\/+$/, '')));
   const startedAt = Math.floor(Date.now() / 1000);
 
+  const jobsHealth = opts.jobs
+    ? { available: true, message: null }
+    : { available: false, message: opts.jobsUnavailable ?? 'this server was started without a job manager' };
+  const health = (): HealthResult => ({ ...service.health(), jobs: jobsHealth });
   const sessions = new Map<WebSocket, RpcSession>();
   const httpControllers = new Set<AbortController>();
   // allowedHosts needs the port, known once listening (before any request can arrive).
@@ -121,9 +134,11 @@ export async function startTransport(opts: TransportOptions): Promise<RunningSer
     }
     void handleHttp(req, res, {
       service,
+      health,
       log,
       maxPayloadBytes,
       startedAt,
+      proxy: opts.proxy,
       track: (c) => {
         httpControllers.add(c);
         return () => httpControllers.delete(c);
@@ -147,7 +162,11 @@ export async function startTransport(opts: TransportOptions): Promise<RunningSer
       if (closing) return ws.close(1001, 'server shutting down');
       // e.g. a frame over maxPayload: ws closes with 1009 and reports it here.
       ws.on('error', (error) => log('warn', `websocket error: ${error.message}`));
-      const session = new RpcSession(ws, service, log, opts.jobs ?? null);
+      const session = new RpcSession(ws, service, log, opts.jobs ?? null, {
+        jobsUnavailable: opts.jobsUnavailable,
+        modelPaths: opts.modelPaths,
+        health,
+      });
       sessions.set(ws, session);
       ws.once('close', () => {
         session.dispose();

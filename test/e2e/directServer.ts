@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { connectAligner } from '../../server/transport/client.js';
 import { HealthRequest, type CorrectResult } from '../../server/protocol/index.js';
 import { ServerProcess, buildLaunchSpec } from '../../extension/serverProcess.js';
-import type { AlignerSettings } from '../../extension/config.js';
+import { correctionOptions, type AlignerSettings } from '../../extension/config.js';
 
 export interface DirectServer {
   correct(question: string, answer: string): Promise<string>;
@@ -51,8 +51,8 @@ export async function startDirectServer(
       requestId: randomUUID(),
       question,
       answer,
-      template: settings.template,
-      generation: settings.generation,
+      // What the extension sends: only the settings the user set (the model's aligner.json decides the rest).
+      ...correctionOptions(settings),
     });
   return {
     correctFull,

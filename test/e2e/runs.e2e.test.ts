@@ -92,6 +92,9 @@ before(async () => {
       port: 0,
       tokenFile: join(state, 'server.token'),
       executionProvider: 'cpu',
+      // The data, the workspace and code-server's storage (reviews.jsonl) live in the run folder; the
+      // second evaluation reads the test model.
+      allowRoots: [runRoot, model],
     },
     { ...process.env, ALIGNER_STATE_DIR: state },
   );

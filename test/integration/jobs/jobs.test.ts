@@ -101,6 +101,9 @@ test('server with a job manager, and a subscribed client', async () => {
     cliPath: join(ROOT, 'bin', 'aligner.js'),
     service: engine,
     killGraceMs: 3000,
+    // The data this test writes and the test models live under the temp folder.
+    allowedRoots: [tmpdir()],
+    allowedKeyEnvs: ['ALIGNER_TEST_JUDGE_KEY'],
   });
   token = generateToken();
   server = await startTransport({ service: engine, jobs, token, port: 0 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, normaliseServerUrl, validateSettings } from '../../../extension/config.js';
+import {
+  DEFAULT_SETTINGS,
+  correctionOptions,
+  normaliseServerUrl,
+  validateSettings,
+} from '../../../extension/config.js';
 
 const from = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -73,4 +78,21 @@ test('server URLs: http becomes ws, the path defaults to /rpc, credentials and o
   const r = validateSettings(from({ 'server.mode': 'external', 'server.url': 'ftp://x' }));
   assert.equal(r.problems.length, 2);
   assert.equal(r.settings.serverMode, 'bundled');
+});
+
+test('requests carry only the template and generation settings the user set, never our defaults', () => {
+  // VS Code returns package.json defaults for settings nobody set; `isSet` tells them apart.
+  const defaults = { template: 'correction', 'generation.maxNewTokens': 1024, 'generation.temperature': 0 };
+  const none = validateSettings(from(defaults), () => false);
+  assert.deepEqual(correctionOptions(none.settings), {}, "the model's aligner.json decides");
+  const some = validateSettings(
+    from({ ...defaults, 'generation.temperature': 0.3 }),
+    (k) => k === 'generation.temperature',
+  );
+  assert.deepEqual(correctionOptions(some.settings), { generation: { temperature: 0.3 } });
+  const template = validateSettings(from({ ...defaults, template: 'v1.0' }), (k) => k === 'template');
+  assert.deepEqual(correctionOptions(template.settings), { template: 'v1.0' });
+  // A value set but invalid falls back to the default and is not sent either.
+  const bad = validateSettings(from({ 'generation.topP': 7 }), () => true);
+  assert.deepEqual(correctionOptions(bad.settings), {});
 });

@@ -155,3 +155,24 @@ test('waits while the model loads; a model that fails to load is reported verbat
   timers.advance(60_000);
   assert.equal(launches, 1);
 });
+
+test('ready, but the server says its jobs are disabled: the ready state carries why (the status bar shows it)', async () => {
+  const conn = fakeConnection();
+  const why = 'jobs are disabled: the run registry /ro/runs cannot be written (EROFS: read-only file system, open)';
+  (conn as unknown as { health: () => Promise<unknown> }).health = async () => ({
+    status: 'ready',
+    model: 'tiny',
+    message: null,
+    queueLength: 0,
+    running: 0,
+    jobs: { available: false, message: why },
+  });
+  const m = new ServerManager({
+    log: silent,
+    launch: async () => ({ wsUrl: 'ws://x/rpc', token: 't' }),
+    connect: async () => conn,
+  });
+  await m.ensure();
+  assert.equal(m.state.kind, 'ready');
+  assert.equal(m.state.kind === 'ready' && m.state.jobsUnavailable, why);
+});

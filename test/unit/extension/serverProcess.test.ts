@@ -121,3 +121,21 @@ test('the exit message quotes only error output, not the info log', async () => 
     (err: Error) => err.message === 'The Aligner server exited with code 3: [error] out of memory',
   );
 });
+
+test('launch spec: the folders clients may read, and our pid so the server stops if we die', () => {
+  const spec = buildLaunchSpec(
+    {
+      nodePath: '/usr/bin/node',
+      extensionRoot: '/ext',
+      modelPath: '/m',
+      port: 0,
+      tokenFile: '/s/server.token',
+      executionProvider: 'cpu',
+      allowRoots: ['/work/space', '/storage'],
+    },
+    {},
+  );
+  const roots = spec.args.flatMap((a, i) => (a === '--allow-root' ? [spec.args[i + 1]] : []));
+  assert.deepEqual(roots, ['/work/space', '/storage']);
+  assert.equal(spec.env.ALIGNER_PARENT_PID, String(process.pid));
+});

@@ -55,7 +55,8 @@ describe('GET /health and /v1/models', () => {
     const body = r.json();
     assert.equal(body.object, 'list');
     assert.equal(body.data.length, 1);
-    assert.deepEqual(Object.keys(body.data[0]).sort(), ['created', 'id', 'object', 'owned_by']);
+    assert.deepEqual(Object.keys(body.data[0]).sort(), ['created', 'id', 'object', 'owned_by', 'role']);
+    assert.equal(body.data[0].role, 'aligner', 'our extension: aligner, chat or upstream');
     assert.equal(body.data[0].id, MODEL_ID);
     assert.equal(body.data[0].object, 'model');
     assert.equal(body.data[0].owned_by, 'aligner');
@@ -63,7 +64,7 @@ describe('GET /health and /v1/models', () => {
   });
 
   test('unknown paths -> 404, wrong methods -> 405', async () => {
-    const r = await httpRequest(h.server.url, { path: '/v1/completions', headers: authHeaders(h.token) });
+    const r = await httpRequest(h.server.url, { path: '/v1/embeddings', headers: authHeaders(h.token) });
     assert.equal(r.status, 404);
     assert.equal(r.json().error.code, 'not_found');
     const g = await httpRequest(h.server.url, { path: '/v1/chat/completions', headers: authHeaders(h.token) });
