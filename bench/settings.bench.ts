@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultThreads } from '../server/engine/host.js';
-import { HUGE_PAGES_SWITCH, HUGE_PAGES_TUNABLE } from '../server/engine/hugePages.js';
+import { HUGE_PAGES_SWITCH, HUGE_PAGES_TUNABLE } from '../server/platform/processEnv.js';
 import { SPINNING_SWITCH } from '../server/engine/session.js';
 import { DEFAULT_MODEL_DIR } from './lib/decodeSection.js';
 import { describeMachine } from './lib/machine.js';

@@ -3,8 +3,7 @@
 // No vscode import: the lifecycle (restart/backoff) lives in serverManager.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { hugePagesEnv } from '../server/engine/hugePages.js';
-import { PARENT_PID_ENV } from '../server/cli/parentWatch.js';
+import { hugePagesEnv, PARENT_PID_ENV } from '../server/platform/processEnv.js';
 
 export interface ListeningEvent {
   event: 'listening';

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { hugePagesActive } from '../../server/engine/hugePages.js';
+import { hugePagesActive } from '../../server/platform/processEnv.js';
 import { round } from './stats.js';
 
 /** The CPU's vendor/family/model from /proc/cpuinfo (the model name alone is often just "AMD EPYC"). */

@@ -1,7 +1,7 @@
 // One process of bench/settings.bench.ts: copy bandwidth, then batch-1 and batch-16 decode of one
 // model folder at one context, under whatever process settings (huge pages, spinning) it was started
 // with. Prints one JSON line. Run as: node --import tsx bench/lib/settingsProbe.ts DIR CONTEXT THREADS
-import { hugePagesActive } from '../../server/engine/hugePages.js';
+import { hugePagesActive } from '../../server/platform/processEnv.js';
 import { spinningEnabled } from '../../server/engine/session.js';
 import { measureParallelCopy } from './bandwidth.js';
 import { openBackend, prefillSeed, seededSlots, timeDecode } from './kvDecode.js';

@@ -2,18 +2,29 @@
 // Pure (no vscode): the wizard shows these values, the tests check them, the protocol's schema
 // validates the result so the extension never sends a config the server would refuse.
 import { TrainJobConfigSchema, type JobsStartParams, type TrainJobConfig } from '../../server/protocol/index.js';
+import recipe from '../../server/trainer/aligner_trainer/recipe.json' with { type: 'json' };
 
-export type PresetName = 'tiny' | 'small' | 'base';
+/**
+ * The from-scratch presets and the paper's recipe come from the trainer's own recipe.json
+ * (server/trainer/aligner_trainer/recipe.json), so the wizard's defaults are what the trainer uses.
+ */
+export type PresetName = keyof typeof recipe.presets;
 
-/** From-scratch sizes (server/trainer/aligner_trainer/presets.py): each has its own lr and batch. */
-export const PRESETS: Record<PresetName, { description: string; lr: number; batchSize: number }> = {
-  tiny: { description: '~1M parameters: smoke tests, minutes on a CPU', lr: 1e-3, batchSize: 8 },
-  small: { description: '~12M parameters: hours on a CPU', lr: 6e-4, batchSize: 8 },
-  base: { description: '~90M parameters: a GPU run', lr: 3e-4, batchSize: 8 },
-};
+/** From-scratch sizes: each has its own lr and batch. */
+export const PRESETS: Record<PresetName, { description: string; lr: number; batchSize: number }> = Object.fromEntries(
+  Object.entries(recipe.presets).map(([name, p]) => [
+    name,
+    { description: p.description, lr: p.lr, batchSize: p.batch_size },
+  ]),
+) as Record<PresetName, { description: string; lr: number; batchSize: number }>;
 
 /** The Aligner paper's recipe (Ji et al., 2024) for fine-tuning a pretrained model. */
-export const PAPER = { lr: 2e-5, epochs: 3, warmupIdentity: 0.2, batchSize: 4 } as const;
+export const PAPER = {
+  lr: recipe.paper.lr,
+  epochs: recipe.paper.epochs,
+  warmupIdentity: recipe.paper.warmup_identity,
+  batchSize: recipe.paper.batch_size,
+} as const;
 
 export type ModelChoice = { kind: 'preset'; preset: PresetName } | { kind: 'base'; path: string };
 

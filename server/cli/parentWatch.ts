@@ -4,7 +4,10 @@
 // poll and stop (gracefully: SIGTERM runs `serve`'s shutdown), so no orphan keeps serving on the port.
 // Linux has PR_SET_PDEATHSIG for this, but Node cannot call prctl; polling the ppid is portable.
 
-export const PARENT_PID_ENV = 'ALIGNER_PARENT_PID';
+import { PARENT_PID_ENV } from '../platform/processEnv.js';
+
+/** bin/aligner.js reads it from here. */
+export { PARENT_PID_ENV };
 
 const POLL_MS = 250;
 /** If a graceful stop hangs, exit anyway this long after the parent went. */

@@ -3,8 +3,8 @@
 // the Optimum layout (fp32, the same graph as the test models, from real weights).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildDecoderGraph, type WeightSource } from '../testmodel/decoderGraph.js';
-import { GraphBuilder } from '../testmodel/onnxGraph.js';
+import { buildDecoderGraph, type WeightSource } from '../onnx/decoderGraph.js';
+import { GraphBuilder } from '../onnx/onnxGraph.js';
 import { Checkpoint } from './checkpoint.js';
 import {
   buildFastDecoderGraph,

@@ -41,7 +41,7 @@
 // All I/O stays float32 / int64 for every dtype.
 import { transpose } from './hfWeights.js';
 import type { ModelArch } from './modelConfig.js';
-import { MS_DOMAIN, TensorType, type GraphBuilder } from '../testmodel/onnxGraph.js';
+import { MS_DOMAIN, TensorType, type GraphBuilder } from '../onnx/onnxGraph.js';
 import { quantizeNBits, toFp16, type NBitsWeight } from './quantize.js';
 import { rotaryCaches } from './rope.js';
 

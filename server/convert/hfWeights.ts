@@ -1,6 +1,6 @@
 // Hugging Face tensor names and shapes of a llama / gemma / qwen2 checkpoint, and the conversion
 // between HF's nn.Linear layout [out, in] and the ONNX MatMul layout [in, out] the graphs use.
-import type { ModelDims } from '../testmodel/types.js';
+import type { ModelDims } from '../onnx/modelDims.js';
 
 export interface HfTensor {
   name: string;

@@ -2,10 +2,10 @@
 // model into the architecture the graph builders need, refusing variants they would get wrong.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelDims, TestModelType } from '../testmodel/types.js';
+import type { ModelDims, ModelType } from '../onnx/modelDims.js';
 import { ropeInvFreq, type RopeParams } from './rope.js';
 
-export const CONVERTIBLE_TYPES: readonly TestModelType[] = ['llama', 'gemma', 'qwen2'];
+export const CONVERTIBLE_TYPES: readonly ModelType[] = ['llama', 'gemma', 'qwen2'];
 
 export interface ModelArch {
   dims: ModelDims;
@@ -44,7 +44,7 @@ function ropeParams(c: Json): RopeParams {
 }
 
 export function parseModelConfig(config: Json): ModelArch {
-  const type = config.model_type as TestModelType;
+  const type = config.model_type as ModelType;
   if (!CONVERTIBLE_TYPES.includes(type))
     throw new Error(
       `config.json: model_type "${String(config.model_type)}" is not supported (${CONVERTIBLE_TYPES.join(', ')})`,

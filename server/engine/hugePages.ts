@@ -6,29 +6,10 @@
 // with spinning threads (session.ts). Tunables are read at process start only, so a process that
 // lacks it relaunches itself once with it set.
 // Harmless elsewhere: other platforms are skipped, and older glibc or musl ignore the variable.
+// The variables themselves are built in server/platform/processEnv.ts, which the extension shares.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-
-export const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
-/** Set to 0 to keep 4 KiB pages (for side-by-side measurements, or if a kernel misbehaves). */
-export const HUGE_PAGES_SWITCH = 'ALIGNER_HUGE_PAGES';
-
-export function hugePagesActive(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.GLIBC_TUNABLES ?? '').split(':').some((t) => t.startsWith('glibc.malloc.hugetlb='));
-}
-
-/**
- * The environment variables a child process needs for huge pages, merged into `env`'s own
- * GLIBC_TUNABLES; empty when they do not apply (not Linux, switched off, or already set).
- */
-export function hugePagesEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-): { GLIBC_TUNABLES?: string } {
-  if (platform !== 'linux' || env[HUGE_PAGES_SWITCH] === '0' || hugePagesActive(env)) return {};
-  const tunables = [env.GLIBC_TUNABLES, HUGE_PAGES_TUNABLE].filter(Boolean).join(':');
-  return { GLIBC_TUNABLES: tunables };
-}
+import { hugePagesEnv } from '../platform/processEnv.js';
 
 /**
  * Relaunches this process with huge pages when it lacks them: same executable, node flags and

@@ -1,18 +1,6 @@
 // Next-token choice in Hugging Face's order: repetition penalty, temperature, top-k, top-p.
 import type { GenerationOptions } from '../protocol/index.js';
 
-/** mulberry32: small, fast, seedable; one per request so a seed reproduces a sample. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SamplingConfig {
   temperature: number;
   topP: number;

@@ -19,7 +19,7 @@ import { RunRegistry, describeFsError } from './runRegistry.js';
 import type { RegistryWrites } from './runRegistry.js';
 import { evalArgs, exportArgs, trainArgs } from './jobCommands.js';
 import { PathPolicy, checkEndpoint, keyEnvAllowed } from './pathPolicy.js';
-import { PARENT_PID_ENV } from '../cli/parentWatch.js';
+import { PARENT_PID_ENV } from '../platform/processEnv.js';
 
 export interface JobManagerOptions {
   registryDir: string;

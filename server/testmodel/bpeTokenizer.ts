@@ -2,8 +2,8 @@
 // Hugging Face tokenizer.json (BPE model + ByteLevel pre-tokenizer/decoder), like GPT-2, Llama-3 or
 // Qwen2 tokenizers. Byte-level BPE covers every UTF-8 string, so encode/decode round trips exactly.
 import { CORPUS } from './corpus.js';
-import { Rng } from './rng.js';
-import type { TestModelType } from './types.js';
+import { Rng } from '../util/rng.js';
+import type { ModelType as TestModelType } from '../onnx/modelDims.js';
 
 // GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100.. so that every
 // token is a printable string (space becomes 'Ġ', newline 'Ċ'). The order here is also the id order

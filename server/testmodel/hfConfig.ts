@@ -1,6 +1,6 @@
 // config.json / generation_config.json contents with the field names and conventions that
 // transformers writes for each model_type (values mirror the real Llama, Gemma and Qwen2 releases).
-import type { ModelDims } from './types.js';
+import type { ModelDims } from '../onnx/modelDims.js';
 
 export interface SpecialIds {
   bos: number | null;

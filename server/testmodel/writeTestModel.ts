@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { hfWeightSpecs, onnxToHf } from '../convert/hfWeights.js';
 import { SafetensorsWriter } from '../convert/safetensors.js';
 import { buildTokenizerFiles } from './bpeTokenizer.js';
-import { buildDecoderGraph, randomWeights, type WeightSource } from './decoderGraph.js';
+import { buildDecoderGraph, randomWeights, type WeightSource } from '../onnx/decoderGraph.js';
 import { buildGenerationConfig, buildHfConfig } from './hfConfig.js';
-import { GraphBuilder } from './onnxGraph.js';
-import { Rng } from './rng.js';
-import type { ModelDims, TestModelType } from './types.js';
+import { GraphBuilder } from '../onnx/onnxGraph.js';
+import { Rng } from '../util/rng.js';
+import type { ModelDims, ModelType as TestModelType } from '../onnx/modelDims.js';
 
-export type { TestModelType } from './types.js';
+export type { ModelType as TestModelType } from '../onnx/modelDims.js';
 
 export interface TestModelOptions {
   type: TestModelType;

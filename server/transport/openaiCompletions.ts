@@ -9,7 +9,7 @@ import type { CorrectionInput } from '../engine/api.js';
 import { HttpError, toHttpError } from './errors.js';
 import { readJsonBody, sendJson } from './httpUtil.js';
 import { generationOptionsOf } from './openaiSchemas.js';
-import type { HttpDeps } from './openaiHttp.js';
+import type { HttpDeps } from './httpDeps.js';
 
 const gen = GenerationOptionsSchema.shape;
 

@@ -2,28 +2,16 @@
 // SSE). Requests reach here only after the Host/Origin/token guards in server.ts.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HTTP_ROUTES, type CorrectResult, type FinishReason, type HealthResult } from '../protocol/index.js';
+import { HTTP_ROUTES, type CorrectResult, type FinishReason } from '../protocol/index.js';
 import type { AlignerService } from '../engine/api.js';
-import { HttpError, toHttpError, type Log } from './errors.js';
+import { HttpError, toHttpError } from './errors.js';
+import type { HttpDeps } from './httpDeps.js';
 import { readJsonBody, sendHttpError, sendJson } from './httpUtil.js';
 import { parseChatCompletionRequest, toChatModelInput, toCorrectionInput } from './openaiSchemas.js';
 import { completions } from './openaiCompletions.js';
-import type { CorrectingProxy } from '../proxy/correctingProxy.js';
 import { endsWithAssistant } from '../proxy/proxyRequest.js';
 
-export interface HttpDeps {
-  service: AlignerService;
-  /** health as the server answers it; the engine's own when absent. */
-  health?: () => HealthResult;
-  log: Log;
-  maxPayloadBytes: number;
-  /** Unix seconds; reported as the models' `created`. */
-  startedAt: number;
-  /** Registers a request's AbortController so that server shutdown cancels it; returns an unregister. */
-  track(controller: AbortController): () => void;
-  /** Set by `serve --upstream`: chat requests without an assistant draft are answered upstream, then corrected. */
-  proxy?: CorrectingProxy;
-}
+export type { HttpDeps };
 
 const ROUTES: Record<
   string,

@@ -2,7 +2,7 @@
 // to the weights that must be undone: for llama, the rows of q/k are permuted (ggml's rotary pairs
 // adjacent values, HF's rotates the two halves of each head); for gemma, norm weights were stored
 // as 1 + w (ggml multiplies by the weight, HF's GemmaRMSNorm by 1 + w).
-import type { ModelDims } from '../../testmodel/types.js';
+import type { ModelDims } from '../../onnx/modelDims.js';
 
 const GLOBAL: Record<string, string> = {
   'token_embd.weight': 'model.embed_tokens.weight',

@@ -1,7 +1,7 @@
 // Percentile bootstrap of a mean over rows: resample the rows with replacement B times, take the
 // 2.5th and 97.5th percentiles of the resampled means. Seeded (mulberry32), so a summary
 // recomputed from the same rows is identical.
-import { Rng } from '../../testmodel/rng.js';
+import { Rng } from '../../util/rng.js';
 
 /** A mean with its bootstrap interval; null fields when there are no values. */
 export interface Stat {

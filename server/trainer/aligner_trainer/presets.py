@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,19 +28,15 @@ class Preset:
     max_length: int
 
 
+# recipe.json holds the paper's recipe and the from-scratch presets, shared with the VS Code extension's
+# Train wizard (extension/runs/trainConfig.ts), so the two never disagree.
+RECIPE_FILE = Path(__file__).with_name("recipe.json")
+RECIPE = json.loads(RECIPE_FILE.read_text(encoding="utf-8"))
+
+# tiny: ~1.3M parameters (llama), for tests and smoke runs; small: ~12.5M, trains on a CPU in hours;
+# base: ~90M, a GPU run.
 PRESETS: dict[str, Preset] = {
-    # ~1.3M parameters (llama): for tests and smoke runs.
-    "tiny": Preset(
-        hidden=128, layers=4, heads=4, kv_heads=2, intermediate=384, vocab=4096, context=512, lr=1e-3, batch_size=8, max_length=512
-    ),
-    # ~12.5M parameters: a model that trains on a CPU in hours.
-    "small": Preset(
-        hidden=384, layers=6, heads=6, kv_heads=2, intermediate=1024, vocab=8192, context=1024, lr=6e-4, batch_size=8, max_length=1024
-    ),
-    # ~90M parameters: a GPU run.
-    "base": Preset(
-        hidden=768, layers=12, heads=12, kv_heads=4, intermediate=2048, vocab=16384, context=2048, lr=3e-4, batch_size=8, max_length=2048
-    ),
+    name: Preset(**{k: v for k, v in p.items() if k != "description"}) for name, p in RECIPE["presets"].items()
 }
 
 

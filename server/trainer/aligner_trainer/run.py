@@ -20,9 +20,9 @@ from .examples import Collator, ExampleDataset, build_stream, encode_eval
 from .hf_trainer import AlignerTrainer, EventsCallback, Meter, add_labelled_loss, latest_checkpoint
 from .launch import is_main_process
 from .presets import build_model, count_parameters, make_config
+from .settings import Settings, check_new_run, write_json_atomic
 from .templates import build_prompt
 from .tokenizer import load_tokenizer, train_bpe
-from .train import Settings, check_new_run, write_json_atomic
 
 SMALL_DATA = 200  # below this many rows no validation split is made by default
 

@@ -12,60 +12,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import subprocess
 import sys
 import traceback
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from . import events
 from .data import DataError
 from .launch import LAUNCHERS, in_launched_child, is_main_process, launch_command, shell_line, zero_config
-from .presets import MODEL_TYPES, PRESETS
+from .presets import MODEL_TYPES, PRESETS, RECIPE
+from .settings import OFFICIAL, Settings, check_new_run, load_settings, write_json_atomic
 from .templates import template_names
-
-OFFICIAL = dict(lr=2e-5, batch_size=4, grad_accum=8, max_length=2048)  # PKU-Alignment/aligner sft-correction.sh
-
-
-@dataclass
-class Settings:
-    data: list[str]
-    val: str | None
-    out: str
-    preset: str | None
-    model_type: str
-    base: str | None
-    vocab_size: int | None
-    template: str
-    max_length: int
-    val_fraction: float
-    warmup_identity: float
-    epochs: float
-    max_steps: int | None
-    batch_size: int
-    grad_accum: int
-    lr: float
-    warmup_ratio: float
-    weight_decay: float
-    adam_beta1: float
-    adam_beta2: float
-    max_grad_norm: float
-    seed: int
-    precision: str
-    gradient_checkpointing: bool
-    log_every: int
-    save_every: int
-    eval_every: int
-    keep_checkpoints: int
-    gpus: int = 1
-    nodes: int = 1
-    zero: int = 3
-    launcher: str = "accelerate"
-    data_sha256: dict[str, str] = field(default_factory=dict)
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aligner train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--warmup-identity",
         type=float,
-        default=0.2,
+        default=RECIPE["paper"]["warmup_identity"],
         metavar="FRACTION",
         help="identity (Q-A-A) warm-up on this share of the rows first (default 0.2; 0 disables)",
     )
@@ -94,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--base", metavar="DIR", help="fine-tune the pretrained Hugging Face model in DIR instead")
     g.add_argument("--vocab-size", type=int, help="BPE vocabulary size when training from scratch (default: preset's)")
     g = p.add_argument_group("optimization (defaults: the official Aligner recipe; from-scratch presets use their own lr and batch)")
-    g.add_argument("--epochs", type=float, default=3.0)
+    g.add_argument("--epochs", type=float, default=float(RECIPE["paper"]["epochs"]))
     g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
     g.add_argument("--batch-size", type=int, help="per-device batch (default: preset's, or 4 with --base)")
     g.add_argument("--grad-accum", type=int, help="gradient accumulation steps (default 1, or 8 with --base)")
@@ -209,27 +168,6 @@ def cpu_has_bf16() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def check_new_run(run_dir: Path, resume: bool) -> None:
-    if not resume and (run_dir / "run.json").exists():
-        raise SystemExit(f"aligner train: {run_dir} already holds a run; pass --resume to continue it, or choose another --out")
-
-
-def load_settings(run_dir: Path) -> Settings:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        raise SystemExit(f"aligner train --resume: {path} does not exist (nothing to resume)")
-    saved = json.loads(path.read_text(encoding="utf-8"))["settings"]
-    # a run started by an older trainer may carry settings this one no longer has (e.g. copy_init)
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in saved.items() if k in known})
 
 
 def child_argv(argv: list[str], ds_config: Path | None) -> list[str]:

@@ -2,6 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineHost } from '../../../server/engine/host.js';
+import type { CorrectResult } from '../../../server/protocol/index.js';
 import { EngineError } from '../../../server/engine/api.js';
 import { ErrorCodes } from '../../../server/protocol/index.js';
 import { testModel } from '../../helpers/testModels.js';
@@ -46,7 +47,7 @@ test('greedy decoding is deterministic, and concurrent requests equal the same r
   const reqs = Array.from({ length: 8 }, (_, i) =>
     request(`c${i}`, { question: `Question number ${i}: ${'why '.repeat(i * 3)}?` }),
   );
-  const alone = [];
+  const alone: CorrectResult[] = [];
   for (const r of reqs) alone.push(await h.correct(r));
   const together = await Promise.all(reqs.map((r) => h.correct({ ...r, requestId: r.requestId + 'b' })));
   together.forEach((r, i) => assert.deepEqual(r.tokenIds, alone[i]!.tokenIds, `request ${i}`));

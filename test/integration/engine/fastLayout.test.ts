@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertModel } from '../../../server/convert/convertModel.js';
 import { EngineHost } from '../../../server/engine/host.js';
+import type { CorrectResult } from '../../../server/protocol/index.js';
 import { FastDecoder } from '../../../server/engine/fastDecoder.js';
 import { FastBackend } from '../../../server/engine/kv/fastBackend.js';
 import { readModelFolder } from '../../../server/engine/modelFolder.js';
+import { buildPrompt } from '../../../server/engine/templates.js';
+import { TextTokenizer } from '../../../server/engine/tokenizer.js';
 import type { EngineHostOptions } from '../../../server/engine/host.js';
 import { MODEL_TYPES, testModel } from '../../helpers/testModels.js';
 
@@ -42,9 +45,9 @@ for (const type of MODEL_TYPES) {
     const optimum = await host(await testModel(type), { speculationMaxBatch: 0 });
     const fast = await host(await fastModel(type), { speculationMaxBatch: 0 });
     assert.equal(fast.listModels().models[0]!.layout, 'fast');
-    const reference = [];
+    const reference: CorrectResult[] = [];
     for (const r of requests) reference.push(await optimum.correct(r));
-    const alone = [];
+    const alone: CorrectResult[] = [];
     for (const r of requests) alone.push(await fast.correct(r));
     const batched = await Promise.all(requests.map((r) => fast.correct({ ...r, requestId: r.requestId + 'b' })));
     requests.forEach((_, i) => {
@@ -59,7 +62,7 @@ test('speculation changes no greedy token, alone or batched, and does get drafts
   const plain = await host(path, { speculationMaxBatch: 0 });
   const spec = await host(path, { speculationMaxBatch: 4 });
   const long = requests.map((r) => ({ ...r, generation: { maxNewTokens: 60, temperature: 0 } }));
-  const expected = [];
+  const expected: CorrectResult[] = [];
   for (const r of long) expected.push(await plain.correct(r));
   let drafted = 0;
   let accepted = 0;
@@ -76,11 +79,33 @@ test('speculation changes no greedy token, alone or batched, and does get drafts
 });
 
 test('sampling with speculation stays seeded and within the nucleus', async () => {
-  const spec = await host(await fastModel('qwen2'), { speculationMaxBatch: 4 });
-  const r = { ...requests[1]!, generation: { maxNewTokens: 30, temperature: 0.8, topK: 5, seed: 7 } };
+  const path = await fastModel('qwen2');
+  const spec = await host(path, { speculationMaxBatch: 4 });
+  const topK = 5;
+  const r = { ...requests[1]!, generation: { maxNewTokens: 30, temperature: 0.8, topK, seed: 7 } };
   const a = await spec.correct(r);
   const b = await spec.correct({ ...r, requestId: 'again' });
   assert.deepEqual(a.tokenIds, b.tokenIds);
+  assert.ok((a.timings.draftTokens ?? 0) > 0, 'speculation ran');
+
+  // Within the nucleus: replay prompt + sampled tokens through the model; each sampled token must be
+  // one of the top-k at its position (up to float noise between chunked and one-pass prefill).
+  const folder = readModelFolder(path);
+  const prompt = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig).encode(
+    buildPrompt(folder.template, r.question, r.answer),
+  );
+  assert.equal(prompt.length, a.usage.promptTokens);
+  const backend = new FastBackend(await FastDecoder.open(folder, { executionProvider: 'cpu', threads: 1 }));
+  const sampled = a.tokenIds ?? [];
+  assert.ok(sampled.length > 0);
+  const logits = await backend.extend(backend.createSlot(), [...prompt, ...sampled]);
+  const vocab = backend.vocabSize;
+  sampled.forEach((token, i) => {
+    const row = logits.subarray((prompt.length - 1 + i) * vocab, (prompt.length + i) * vocab);
+    const kth = [...row].sort((x, y) => y - x)[topK - 1]!;
+    assert.ok(row[token]! >= kth - 1e-3, `token ${i} (${token}) is within the top ${topK}`);
+  });
+  await backend.close();
 });
 
 test('a batch whose draft width runs one row past the last position still decodes (padding positions are clamped)', async () => {

@@ -68,6 +68,9 @@ async function startPair(chatArgs: string[], chatModelId: string, alignerDir: st
   return { upstream, proxy, chatModelId, alignerId };
 }
 
+/** A chat request that names no model, so the server's default (the Aligner) answers; the SDK's types want one. */
+const withoutModel = <T extends object>(body: T) => body as T & { model: string };
+
 const client = (server: ServeProcess) =>
   new OpenAI({ baseURL: `${server.url}/v1`, apiKey: server.token, maxRetries: 0, timeout: 120_000 });
 
@@ -104,11 +107,13 @@ async function exerciseProxy(s: Setup, question: string, maxTokens: number): Pro
   assert.equal(corrected.model, s.chatModelId);
 
   // The correction is the Aligner's (draft mode, still served) on exactly that answer.
-  const draft = await viaProxy.chat.completions.create({
-    messages: [...request.messages, { role: 'assistant', content: original }],
-    max_tokens: maxTokens,
-    temperature: 0,
-  });
+  const draft = await viaProxy.chat.completions.create(
+    withoutModel({
+      messages: [...request.messages, { role: 'assistant' as const, content: original }],
+      max_tokens: maxTokens,
+      temperature: 0,
+    }),
+  );
   assert.equal(corrected.choices[0].message.content, draft.choices[0]!.message.content);
   assert.equal((draft as Json).aligner, undefined, 'draft mode is not proxied');
 
@@ -202,19 +207,21 @@ describe('correcting proxy with a random-weight chat model (always runs)', async
     const viaProxy = client(s.proxy);
     const messages = [{ role: 'user' as const, content: 'Anyone there?' }];
     for (const stream of [false, true]) {
-      await assert.rejects(viaProxy.chat.completions.create({ messages, max_tokens: 4, stream }), (e: Json) => {
-        assert.ok(e instanceof OpenAI.APIError, String(e));
-        assert.equal(e.status, 502);
-        assert.equal(e.code, 'upstream_unavailable');
-        assert.equal(e.type, 'server_error');
-        assert.match(e.message, /could not be reached/);
-        return true;
-      });
+      await assert.rejects(
+        viaProxy.chat.completions.create(withoutModel({ messages, max_tokens: 4, stream })),
+        (e: Json) => {
+          assert.ok(e instanceof OpenAI.APIError, String(e));
+          assert.equal(e.status, 502);
+          assert.equal(e.code, 'upstream_unavailable');
+          assert.equal(e.type, 'server_error');
+          assert.match(e.message, /could not be reached/);
+          return true;
+        },
+      );
     }
-    const draft = await viaProxy.chat.completions.create({
-      messages: [...messages, { role: 'assistant', content: 'Yes.' }],
-      max_tokens: 4,
-    });
+    const draft = await viaProxy.chat.completions.create(
+      withoutModel({ messages: [...messages, { role: 'assistant' as const, content: 'Yes.' }], max_tokens: 4 }),
+    );
     assert.ok(draft.choices[0]!.message.content !== undefined, 'draft mode still answers');
     assert.ok(!s.proxy.output().includes(s.upstream.token), 'the upstream key never appears in the logs');
   });

@@ -13,26 +13,21 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { connectAligner } from '../../../server/transport/client.js';
 import { HealthRequest } from '../../../server/protocol/index.js';
+import { Rng } from '../../../server/util/rng.js';
 import { startServe, type ServeProcess } from '../../helpers/serveProcess.js';
 import { testModel } from '../../helpers/testModels.js';
 
 const SEED = Number(process.env.ALIGNER_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const MAX_PAYLOAD = 256 * 1024;
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
+/** The project's seeded generator (mulberry32), with the helpers the mutations use. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed);
+  const next = () => g.uniform();
   return {
     next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+    int: (n: number) => g.int(n),
+    pick: <T>(xs: readonly T[]): T => g.pick(xs),
     bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
   };
 }

@@ -37,6 +37,7 @@ function observed(inner: AlignerService): AlignerService {
     listModels: () => inner.listModels(),
     loadModel: (p) => inner.loadModel(p),
     unloadModel: (id) => inner.unloadModel(id),
+    score: (input) => inner.score(input),
     close: () => inner.close(),
     correct: (input: CorrectionInput, callbacks: CorrectionCallbacks = {}) => {
       callbacks.signal?.addEventListener('abort', () => {

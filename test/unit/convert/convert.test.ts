@@ -76,7 +76,7 @@ for (const type of TYPES) {
       const ids = prompt(d.vocab);
       const opt = new OptimumRunner(sessions.optimum, d);
       const ref = await opt.step(ids);
-      const fast = await runFast(new FastRunner(sessions.fp32, d, 1, 64), ids, 7, 10);
+      const fast = await runFast(await FastRunner.open(sessions.fp32, d, 1, 64), ids, 7, 10);
       let worst = 0;
       for (let s = 0; s < PROMPT_LEN; s++) worst = Math.max(worst, maxAbsDiff(fast.logits[s], ref[s]));
       let next = argmax(ref.at(-1)!);
@@ -106,7 +106,7 @@ for (const type of TYPES) {
             d.headDim,
           ]);
       const out = await sessions.fp32.run(feeds);
-      const ref = (await new FastRunner(sessions.fp32, d, 1, 16).step([ids]))[0];
+      const ref = (await (await FastRunner.open(sessions.fp32, d, 1, 16)).step([ids]))[0];
       const logits = out.logits.data as Float32Array;
       ref.forEach((l, s) => assert.ok(maxAbsDiff(l, logits.subarray(s * d.vocab, (s + 1) * d.vocab)) <= 1e-5));
       assert.deepEqual(out['new.0.key'].dims, [1, d.kvHeads, 9, d.headDim]);
@@ -115,9 +115,9 @@ for (const type of TYPES) {
     it('fast fp32: a 2-row batch of different lengths gives each row its logits alone', async () => {
       const rowA = prompt(d.vocab, 1);
       const rowB = prompt(d.vocab, 2).slice(0, 13);
-      const solo = async (ids: number[]) => runFast(new FastRunner(sessions.fp32, d, 1, 64), ids, 7, 6);
+      const solo = async (ids: number[]) => runFast(await FastRunner.open(sessions.fp32, d, 1, 64), ids, 7, 6);
       const [a, b] = [await solo(rowA), await solo(rowB)];
-      const batch = new FastRunner(sessions.fp32, d, 2, 64);
+      const batch = await FastRunner.open(sessions.fp32, d, 2, 64);
       // batched prefill in chunks of 7: row B is right-padded in its last chunk, then empty
       const got: Float32Array[][] = [[], []];
       for (let c = 0; c < PROMPT_LEN; c += 7) {
@@ -139,8 +139,8 @@ for (const type of TYPES) {
 
     it('fast fp16 stays within ~1e-2 of fp32 and halves the file', async () => {
       const ids = prompt(d.vocab);
-      const ref = await runFast(new FastRunner(sessions.fp32, d, 1, 64), ids, 7, 8);
-      const half = await runFast(new FastRunner(sessions.fp16, d, 1, 64), ids, 7, 8, ref.greedy);
+      const ref = await runFast(await FastRunner.open(sessions.fp32, d, 1, 64), ids, 7, 8);
+      const half = await runFast(await FastRunner.open(sessions.fp16, d, 1, 64), ids, 7, 8, ref.greedy);
       let worst = 0;
       ref.logits.forEach((l, i) => (worst = Math.max(worst, maxAbsDiff(l, half.logits[i]))));
       // All of it is weight rounding: with head_dim 16 (exact q scale) the fp16 graph matches an fp32
@@ -153,11 +153,11 @@ for (const type of TYPES) {
 
     it('fast int8 / int4 run, shrink the file, and mostly agree with fp32 (reported)', async (t) => {
       const ids = prompt(d.vocab);
-      const ref = await runFast(new FastRunner(sessions.fp32, d, 1, 64), ids, 7, 32);
+      const ref = await runFast(await FastRunner.open(sessions.fp32, d, 1, 64), ids, 7, 32);
       const fp32Size = onnxSize(out('fp32'));
       for (const dtype of ['int8', 'int4'] as const) {
         // teacher-forced on fp32's tokens, so every step compares the same context
-        const q = await runFast(new FastRunner(sessions[dtype], d, 1, 64), ids, 7, 32, ref.greedy);
+        const q = await runFast(await FastRunner.open(sessions[dtype], d, 1, 64), ids, 7, 32, ref.greedy);
         const agree = q.greedy.filter((tok, i) => tok === ref.greedy[i]).length;
         let worst = 0;
         ref.logits.forEach((l, i) => (worst = Math.max(worst, maxAbsDiff(l, q.logits[i]))));
@@ -242,8 +242,8 @@ describe('convert: checkpoint forms, external data, errors, CLI', () => {
     await convertModel({ from: src, out: join(root, 'single-out'), dtype: 'fp32' });
     const d = dimsOf(readJson(src, 'config.json'));
     const ids = prompt(d.vocab);
-    const x = await new FastRunner(await open(join(root, 'sharded-out')), d, 1, 32).step([ids]);
-    const y = await new FastRunner(await open(join(root, 'single-out')), d, 1, 32).step([ids]);
+    const x = await (await FastRunner.open(await open(join(root, 'sharded-out')), d, 1, 32)).step([ids]);
+    const y = await (await FastRunner.open(await open(join(root, 'single-out')), d, 1, 32)).step([ids]);
     const diff = Math.max(...x[0].map((l, s) => maxAbsDiff(l, y[0][s])));
     assert.ok(diff > 0 && diff < 0.5, `bf16 vs fp32 weights: ${diff}`);
   });
@@ -261,8 +261,8 @@ describe('convert: checkpoint forms, external data, errors, CLI', () => {
     assert.ok(onnxSize(join(root, 'ext')) < 50_000, 'graph file holds no large weights');
     const d = dimsOf(readJson(src, 'config.json'));
     const ids = prompt(d.vocab);
-    const x = await new FastRunner(await open(join(root, 'inline')), d, 1, 32).step([ids]);
-    const y = await new FastRunner(await open(join(root, 'ext')), d, 1, 32).step([ids]);
+    const x = await (await FastRunner.open(await open(join(root, 'inline')), d, 1, 32)).step([ids]);
+    const y = await (await FastRunner.open(await open(join(root, 'ext')), d, 1, 32)).step([ids]);
     assert.deepEqual(x, y);
   });
 

@@ -23,7 +23,7 @@ import { readModelConfig } from '../../../server/convert/modelConfig.js';
 import { SafetensorsFile } from '../../../server/convert/safetensors.js';
 import { EngineHost } from '../../../server/engine/host.js';
 import { TextTokenizer } from '../../../server/engine/tokenizer.js';
-import { Rng } from '../../../server/testmodel/rng.js';
+import { Rng } from '../../../server/util/rng.js';
 import { writeTestModel, type TestModelType } from '../../../server/testmodel/writeTestModel.js';
 import { m, quantize, QUANT_TYPES, writeGguf, type MetaValue, type QuantName } from '../../helpers/ggufWriter.js';
 import { ggufTensorName, hfToGguf, permuteRows } from '../../helpers/hfToGguf.js';
@@ -489,17 +489,11 @@ for (const type of ['llama', 'qwen2', 'gemma'] as TestModelType[]) {
       const d = dimsOf(readJson(src, 'config.json'));
       const opts = { intraOpNumThreads: 1 };
       const ids = [5, 17, 300, 42, 1000, 7, 8, 9];
-      const x = await new FastRunner(
-        await ort.InferenceSession.create(join(fromGguf, 'onnx/model.onnx'), opts),
-        d,
-        1,
-        16,
+      const x = await (
+        await FastRunner.open(await ort.InferenceSession.create(join(fromGguf, 'onnx/model.onnx'), opts), d, 1, 16)
       ).step([ids]);
-      const y = await new FastRunner(
-        await ort.InferenceSession.create(join(fromHf, 'onnx/model.onnx'), opts),
-        d,
-        1,
-        16,
+      const y = await (
+        await FastRunner.open(await ort.InferenceSession.create(join(fromHf, 'onnx/model.onnx'), opts), d, 1, 16)
       ).step([ids]);
       x[0].forEach((l, s) => assert.equal(firstBitDiff(l, y[0][s]), -1, `position ${s}`));
       assert.ok(!readdirSync(root).some((n) => n.includes('from-gguf')), 'the temporary folder is gone');
@@ -634,7 +628,7 @@ describe('GGUF llama with quantized tensors, through `aligner convert`', () => {
   });
 
   it('refuses files that are well-formed but wrong, naming the file and the problem', async () => {
-    const bad = (name: string, edit: Parameters<typeof hfToGguf>[2]['edit']) => {
+    const bad = (name: string, edit: NonNullable<Parameters<typeof hfToGguf>[2]>['edit']) => {
       const path = join(root, `${name}.gguf`);
       hfToGguf(src, path, { edit });
       return ggufToHf({ from: path, out: join(root, `${name}-hf`) });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import type { AllocationStats } from '../../../server/convert/gguf/boundedReader.js';
 import { GgufError, GgufFile } from '../../../server/convert/gguf/ggufFile.js';
-import { Rng } from '../../../server/testmodel/rng.js';
+import { Rng } from '../../../server/util/rng.js';
 import { buildGguf, m, quantize, QUANT_TYPES, type Field } from '../../helpers/ggufWriter.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aligner-gguf-fuzz-'));
@@ -124,7 +124,7 @@ it(`refuses ${CASES} mutated GGUF headers cleanly, within the file's size`, () =
   for (let i = 0; i < CASES; i++) {
     const rng = new Rng(1000 + i);
     const kind = kinds[i % kinds.length];
-    let bytes = Buffer.from(base.bytes);
+    let bytes: Buffer = Buffer.from(base.bytes);
     for (let flips = rng.int(4); flips > 0; flips--) bytes[rng.int(base.dataStart)] ^= 1 + rng.int(255);
     bytes = MUTATIONS[kind](bytes, base.fields, rng);
     writeFileSync(path, bytes);

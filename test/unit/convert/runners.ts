@@ -1,10 +1,9 @@
-// Small reference drivers for the two decoder layouts, used by the converter tests:
-// - OptimumRunner: past in, present (= past + new) out, one row.
-// - FastRunner: what the engine does with the fast layout: JS-owned [B, Hkv, capacity, D] buffers
-//   passed as inputs, past_bias marking each row's valid slots, new.{i}.* copied in at each row's length.
+// Small drivers for the two decoder layouts, used by the converter tests:
+// - OptimumRunner: a reference for the Optimum layout: past in, present (= past + new) out, one row.
+// - FastRunner: the fast layout through the engine's own FastDecoder, rows of any lengths.
 import * as ort from 'onnxruntime-node';
-
-export const MASK = -3.4028234663852886e38;
+import { FastDecoder, MASKED } from '../../../server/engine/fastDecoder.js';
+import type { ModelSpec } from '../../../server/engine/modelFolder.js';
 
 export interface Dims {
   layers: number;
@@ -68,13 +67,18 @@ export class OptimumRunner {
   }
 }
 
+/**
+ * Drives a fast-layout session through the engine's own FastDecoder (server/engine/fastDecoder.ts), with
+ * the row bookkeeping the tests need: JS-owned [B, Hkv, capacity, D] buffers, each row's valid slots in
+ * past_bias, rows right-padded to one length, and new.{i}.* copied in at each row's length.
+ */
 export class FastRunner {
   readonly lengths: number[];
   private readonly keys: Float32Array[] = [];
   private readonly values: Float32Array[] = [];
 
-  constructor(
-    private readonly session: ort.InferenceSession,
+  private constructor(
+    private readonly decoder: FastDecoder,
     private readonly d: Dims,
     readonly batch: number,
     readonly capacity: number,
@@ -85,6 +89,12 @@ export class FastRunner {
       this.keys.push(new Float32Array(n));
       this.values.push(new Float32Array(n));
     }
+  }
+
+  static async open(session: ort.InferenceSession, d: Dims, batch: number, capacity: number): Promise<FastRunner> {
+    // FastDecoder reads only the cache shape (and the path, for its errors) from the spec.
+    const spec = { onnxPath: 'model.onnx', layers: d.layers, kvHeads: d.kvHeads, headDim: d.headDim } as ModelSpec;
+    return new FastRunner(await FastDecoder.fromSession(session, spec), d, batch, capacity);
   }
 
   /**
@@ -101,29 +111,25 @@ export class FastRunner {
         ids.push(rows[b][Math.min(s, rows[b].length - 1)] ?? 0);
         pos.push(this.lengths[b] + s);
       }
-    const bias = new Float32Array(B * C).fill(MASK);
-    for (let b = 0; b < B; b++) bias.fill(0, b * C, b * C + this.lengths[b]);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: i64(ids, [B, S]),
-      position_ids: i64(pos, [B, S]),
-      past_bias: new ort.Tensor('float32', bias, [B, 1, 1, C]),
-    };
-    const dims = [B, d.kvHeads, C, d.headDim];
-    for (let i = 0; i < d.layers; i++) {
-      feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', this.keys[i], dims);
-      feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', this.values[i], dims);
-    }
-    const out = await this.session.run(feeds);
+    const pastBias = new Float32Array(B * C).fill(MASKED);
+    for (let b = 0; b < B; b++) pastBias.fill(0, b * C, b * C + this.lengths[b]);
+    const out = await this.decoder.step({
+      batch: B,
+      inputIds: BigInt64Array.from(ids.map(BigInt)),
+      positionIds: BigInt64Array.from(pos.map(BigInt)),
+      pastBias,
+      capacity: C,
+      pastKeys: this.keys,
+      pastValues: this.values,
+    });
     // copy each row's real new K/V into the buffers at its length
     const D = d.headDim;
     for (let i = 0; i < d.layers; i++) {
-      for (const [kind, buf] of [
-        ['key', this.keys[i]],
-        ['value', this.values[i]],
+      for (const [kind, src, buf] of [
+        ['key', out.newKeys[i], this.keys[i]],
+        ['value', out.newValues[i], this.values[i]],
       ] as const) {
-        const t = out[`new.${i}.${kind}`];
-        const src = t.data as Float32Array;
-        if (t.dims.join() !== [B, d.kvHeads, S, D].join()) throw new Error(`new.${i}.${kind} dims ${t.dims}`);
+        if (src.length !== B * d.kvHeads * S * D) throw new Error(`new.${i}.${kind} has ${src.length} values`);
         for (let b = 0; b < B; b++)
           for (let h = 0; h < d.kvHeads; h++) {
             const n = rows[b].length;
@@ -135,9 +141,8 @@ export class FastRunner {
       }
     }
     for (let b = 0; b < B; b++) this.lengths[b] += rows[b].length;
-    const logits = out.logits.data as Float32Array;
     const V = d.vocab;
-    return rows.map((r, b) => r.map((_, s) => logits.slice((b * S + s) * V, (b * S + s + 1) * V)));
+    return rows.map((r, b) => r.map((_, s) => out.logits.slice((b * S + s) * V, (b * S + s + 1) * V)));
   }
 }
 

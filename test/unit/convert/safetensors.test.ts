@@ -9,7 +9,7 @@ import { Checkpoint } from '../../../server/convert/checkpoint.js';
 import { bf16ArrayToFloat, floatArrayToBf16, halfToFloat, toHalfBits } from '../../../server/convert/halfFloat.js';
 import { hfWeightSpecs } from '../../../server/convert/hfWeights.js';
 import { SafetensorsFile, SafetensorsWriter, writeSafetensors } from '../../../server/convert/safetensors.js';
-import { Rng } from '../../../server/testmodel/rng.js';
+import { Rng } from '../../../server/util/rng.js';
 import { resolveDims, writeTestModel } from '../../../server/testmodel/writeTestModel.js';
 import { readInitializers } from '../testmodel/hfReference.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { HUGE_PAGES_TUNABLE, hugePagesActive, hugePagesEnv } from '../../../server/engine/hugePages.js';
+import { HUGE_PAGES_TUNABLE, hugePagesActive, hugePagesEnv } from '../../../server/platform/processEnv.js';
 
 test('huge pages: the tunable is added on Linux, merged with tunables already set', () => {
   assert.deepEqual(hugePagesEnv({}, 'linux'), { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE });

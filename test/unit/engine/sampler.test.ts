@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRepetitionPenalty, argmax, sampleToken, seededRandom } from '../../../server/engine/sampler.js';
+import { applyRepetitionPenalty, argmax, sampleToken } from '../../../server/engine/sampler.js';
+import { seededRandom } from '../../../server/util/rng.js';
 
 test('argmax returns the first maximum, like torch.argmax', () => {
   assert.equal(argmax(new Float32Array([1, 3, 3, 2])), 1);

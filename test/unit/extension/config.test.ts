@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   DEFAULT_SETTINGS,
+  KEYS,
   correctionOptions,
   normaliseServerUrl,
   validateSettings,
 } from '../../../extension/config.js';
+import { BACKEND_KEYS } from '../../../extension/backendSettings.js';
 
 const from = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -13,6 +16,25 @@ test('no settings: the defaults, no problems', () => {
   const r = validateSettings(from({}));
   assert.deepEqual(r.settings, DEFAULT_SETTINGS);
   assert.deepEqual(r.problems, []);
+});
+
+test("each default is package.json's: the manifest and DEFAULT_SETTINGS never disagree", () => {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+  };
+  const properties = manifest.contributes.configuration.properties;
+  const { generation, ...plain } = DEFAULT_SETTINGS;
+  const ours: Record<keyof typeof KEYS, unknown> = { ...plain, ...generation };
+  for (const [field, key] of Object.entries(KEYS))
+    assert.deepEqual(properties[`aligner.${key}`]?.default, ours[field as keyof typeof KEYS], `aligner.${key}`);
+  // The backend settings (user settings only) all default to empty.
+  for (const key of Object.values(BACKEND_KEYS)) assert.equal(properties[`aligner.${key}`]?.default, '', key);
+  const known = new Set([...Object.values(KEYS), ...Object.values(BACKEND_KEYS)].map((k) => `aligner.${k}`));
+  assert.deepEqual(
+    Object.keys(properties).filter((k) => !known.has(k)),
+    [],
+    'every setting in package.json is read by the extension',
+  );
 });
 
 test('valid values are taken', () => {

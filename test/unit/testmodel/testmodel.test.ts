@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
-import { Rng } from '../../../server/testmodel/rng.js';
+import { Rng } from '../../../server/util/rng.js';
 import {
   TEST_MODEL_PRESETS,
   countParameters,

@@ -3,8 +3,8 @@
 // attention, fp32), with random weights or, through a WeightSource, a checkpoint's weights. Only
 // standard opset-17 ops are used, so any ORT EP runs it.
 import { TensorType as DataType, type GraphBuilder } from './onnxGraph.js';
-import { Rng } from './rng.js';
-import type { ModelDims } from './types.js';
+import { Rng } from '../util/rng.js';
+import type { ModelDims } from './modelDims.js';
 
 /** Additive mask value for blocked keys: finite (like HF's finfo.min) so fully padded rows stay NaN-free. */
 export const MASK_MIN = -3.4028234663852886e38;

@@ -1,5 +1,5 @@
-// Not a test: decode speed of the converted layouts, side by side in one process.
-//   node --import tsx test/unit/convert/decodeBench.ts [--preset 17m] [--ctx 256] [--batches 1,16] [--threads 1]
+// Decode speed of the converted layouts, side by side in one process.
+//   node --import tsx bench/decode.bench.ts [--preset 17m] [--ctx 256] [--batches 1,16] [--threads 1]
 // Writes the llama test model of the preset, converts it (optimum, fast fp32/fp16/int8/int4), then times
 // decode steps with a pre-filled cache of `ctx` tokens: Optimum feeds past [B, H, ctx, D] and gets the
 // concatenated present back; fast feeds the engine-owned buffers and copies new.{i}.* into them (as the
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { convertModel, type ConvertDtype } from '../../../server/convert/convertModel.js';
-import { TEST_MODEL_PRESETS, writeTestModel } from '../../../server/testmodel/writeTestModel.js';
-import { MASK } from './runners.js';
+import { convertModel, type ConvertDtype } from '../server/convert/convertModel.js';
+import { TEST_MODEL_PRESETS, writeTestModel } from '../server/testmodel/writeTestModel.js';
+import { MASKED as MASK } from '../server/engine/fastDecoder.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,5 +1,6 @@
-// Deterministic seeded random numbers: the same seed must give byte-identical models on every
-// machine, so we avoid Math.random and use a small, well-known 32-bit generator.
+// The project's one seeded random number generator: the same seed gives the same numbers on every
+// machine (byte-identical test models, reproducible samples for a request's `seed`, reproducible
+// bootstrap intervals), so we avoid Math.random and use a small, well-known 32-bit generator.
 
 /** mulberry32: a fast 32-bit PRNG; returns floats in [0, 1). */
 export class Rng {
@@ -19,6 +20,11 @@ export class Rng {
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);
+  }
+
+  /** One element of `xs`, uniformly. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
   }
 
   /**
@@ -42,6 +48,12 @@ export class Rng {
     this.state = s;
     return out;
   }
+}
+
+/** The generator as a bare function of floats in [0, 1): one per request in the sampler. */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.uniform();
 }
 
 let quantiles: Float64Array | null = null;
