@@ -60,11 +60,16 @@ export const QUIET_WORKBENCH_SETTINGS: Record<string, unknown> = {
   'security.workspace.trust.enabled': false,
   'telemetry.telemetryLevel': 'off',
   'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
+  // 'off', not false: VS Code migrates the old boolean by rewriting settings.json at startup, and a window
+  // that reads the file mid-rewrite runs with none of these user settings (nor the scenario's aligner.*).
+  'extensions.autoUpdate': 'off',
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'git.openRepositoryInParentFolders': 'never',
   'files.hotExit': 'off',
+  // VS Code in a browser auto-saves 1 s after every change by default (desktop VS Code does not): off,
+  // so the dirty state and the file on disk show what the user saved, as on the desktop.
+  'files.autoSave': 'off',
   'editor.codeLens': true,
 };
 

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { validateSettings, type AlignerSettings } from '../../extension/config.js';
 import { applyHunks, computeHunks, type RawHunk } from '../../extension/review/hunks.js';
 import { describeHunk } from '../../extension/review/labels.js';
@@ -209,6 +209,65 @@ test('correct a selection, accept one change, reject another, save', { timeout: 
     step('untitled document: corrected, diff opened beside, accepted with Ctrl+Shift+Enter');
   });
 });
+
+test(
+  'accept a correction of several changes, then one Undo restores the original text exactly',
+  { timeout: 300_000 },
+  async () => {
+    const { aligner, user } = scenarioSettings(model, 96);
+    // Several hunks, so that "Accept All" writes several replacements and one Undo must take them all back.
+    const direct = await startDirectServer(root, model, aligner, runRoot);
+    let chosen: { answer: string; hunks: RawHunk[] } | undefined;
+    try {
+      for (const answer of candidateAnswers()) {
+        const hunks = computeHunks(answer, await direct.correct(QUESTION, answer), 'word');
+        if (hunks.length >= 2) {
+          chosen = { answer, hunks };
+          break;
+        }
+      }
+    } finally {
+      await direct.stop();
+    }
+    assert.ok(chosen, 'no candidate answer gave two hunks');
+    const { answer, hunks } = chosen;
+    const { text, span } = qaDocument(answer);
+    const corrected = text.slice(0, span.start) + applyHunks(answer, hunks, () => true) + text.slice(span.end);
+    assert.notEqual(corrected, text);
+    step(`undo: answer with ${hunks.length} hunks`);
+
+    await withVsCode('undo', user, text, async (wb, cs) => {
+      const file = join(cs.workspace, 'answer.md');
+      await wb.openFile('answer.md', 'Q: Can you explain');
+      await wb.selectToEnd(2, 3);
+      await wb.runCommand('Aligner: Correct Selection');
+      await wb.codeLens('Aligner: Accept All').first().waitFor({ timeout: 180_000 });
+      // The scenario's model (aligner.model.path from the user settings), not the bundled default.
+      await wb
+        .statusItem(`Aligner: ${basename(model)} (cpu)`)
+        .first()
+        .waitFor({ timeout: 10_000 });
+      assert.equal(await wb.codeLens('✓ Accept').count(), hunks.length, 'one Accept lens per expected hunk');
+      await wb.codeLens('Aligner: Accept All').first().click();
+      await waitForCount(wb.codeLens('✓ Accept'), 0);
+      await wb.dirtyTab().first().waitFor({ timeout: 10_000 }); // edited, not saved (auto-save is off)
+      await wb.save();
+      assert.equal(await waitForFile(file, corrected), corrected);
+      await wb.screenshot('2d-undo-accepted');
+      step(`accepted all ${hunks.length} changes and saved`);
+
+      // One Undo in the editor (the keyboard, as a user does), then save: the file is the original, byte for byte.
+      await wb.lines.click();
+      await wb.page.keyboard.press('Control+z');
+      await wb.dirtyTab().first().waitFor({ timeout: 10_000 });
+      await wb.page.keyboard.press('Control+s');
+      assert.equal(await waitForFile(file, text), text);
+      assert.equal(await wb.codeLens('Accept').count(), 0, 'the undo brought no review back');
+      await wb.screenshot('2e-undone');
+      step('one Undo restored the original text exactly');
+    });
+  },
+);
 
 test(
   'the server dies mid-stream: the document is untouched, and the next correction works',
