@@ -7,6 +7,7 @@ import { registerTestModelCommand } from './testModelCommand.js';
 import { registerEvalCommand } from './evalCommand.js';
 import { registerConvertCommand } from './convertCommand.js';
 import { registerTrainCommands } from './trainCommands.js';
+import { registerExportDataCommand } from './exportDataCommand.js';
 
 const program = new Command('aligner')
   .description('Aligner: correct LLM answers with a small local model')
@@ -19,6 +20,7 @@ registerTestModelCommand(program);
 registerEvalCommand(program);
 registerConvertCommand(program);
 registerTrainCommands(program);
+registerExportDataCommand(program);
 
 try {
   await program.parseAsync(process.argv);
