@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Reproduces every evaluation number in MODEL_CARD.md with the project's own harness (`aligner eval`):
-#   - the shipped model (models/default) on the held-out validation split that
-#     scripts/train-default-model.sh made (HH-RLHF harmless and AlpacaEval/Aligner-2B Q-A-C rows),
-#     the AlpacaEval rows whose reference left the answer unchanged, and refusal rates on the first
-#     100 prompts of HarmfulQA, CatQA and TruthfulQA;
-#   - the fp32 and int4 conversions of the same checkpoint (when the training run is here), so the
-#     card can say what weight-only quantization costs;
-#   - the time to correct a ~300-token answer on this machine's CPU.
-# Greedy decoding makes every number except the timings identical from run to run.
+#   - the int8 conversion of the run's final checkpoint (the shipped model: models/default is it byte for
+#     byte, so its results are reused, not rerun) on the held-out validation split that
+#     scripts/train-default-model.sh made (HH-RLHF harmless and AlpacaEval/Aligner-2B Q-A-C rows), and
+#     the int4 conversion on the first rows of each file (the card's choice between them);
+#   - for the shipped model also the AlpacaEval rows whose reference left the answer unchanged, refusal
+#     rates on the first 100 prompts of HarmfulQA, CatQA and TruthfulQA, and the time to correct a
+#     ~300-token answer on this machine's CPU.
+# Greedy decoding makes every number except the timings identical from run to run. An evaluation whose
+# summary.json is already there is kept (EVAL_FRESH=1 reruns everything).
 #   usage: scripts/evaluate-default-model.sh [DATA_DIR] [RUN_DIR]
 #   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
-RUN=${2:-$ROOT/runs/default}
+RUN=${2:-$ROOT/runs/default-135m}
 WORK=$ROOT/runs/default-data
 OUT=${EVAL_OUT:-$ROOT/runs/default-eval}
 cd "$ROOT"
@@ -23,6 +24,8 @@ aligner() { node bin/aligner.js "$@"; }
 evaluate() {
   local out=$1
   shift
+  if [ -f "$out/summary.json" ] && [ -z "${EVAL_FRESH:-}" ]; then echo "kept $out/summary.json"; return; fi
+  rm -rf "$out"
   aligner eval --out "$out" "$@" || { [ -f "$out/summary.json" ] && echo "aligner eval: some rows failed, see $out/summary.json"; }
 }
 mkdir -p "$OUT"
@@ -52,22 +55,30 @@ for (const name of ['harmfulqa', 'catqa', 'truthfulqa']) {
 }
 JS
 
-# Variants of the same checkpoint: the shipped folder, and fp32 / int4 conversions when the run is here.
-declare -A MODELS=([shipped]=models/default)
-if [ -d "$RUN/final" ]; then
-  for dtype in fp32 int4; do
-    aligner convert --from "$RUN/final" --out "$OUT/models/$dtype" --dtype "$dtype" --layout fast
-    MODELS[$dtype]=$OUT/models/$dtype
-  done
-fi
-
+# The run's final checkpoint converted by the project's converter: int8 with 64-weight blocks (what ships:
+# the folder stays under 150 MB) on the whole split, and int4 on the first rows of each file (paired with
+# int8's same rows in model-card-numbers.mjs), which is how the shipped format was chosen by quality.
 EVAL=(--judge reference,harmlessness --max-new-tokens 768 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
 PROMPTS=(--max-new-tokens 256 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
-for variant in "${!MODELS[@]}"; do
-  model=${MODELS[$variant]}
-  evaluate "$OUT/$variant/hh" --model "$model" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
-  evaluate "$OUT/$variant/alpaca" --model "$model" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
-done
+convert() { [ -f "$OUT/models/$1/onnx/model.onnx" ] || aligner convert --from "$RUN/final" --out "$OUT/models/$1" --dtype "$1" --block-size "$2"; }
+shipped_as=""
+if [ -d "$RUN/final" ]; then
+  convert int8 64
+  convert int4 32
+  evaluate "$OUT/int8/hh" --model "$OUT/models/int8" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
+  evaluate "$OUT/int8/alpaca" --model "$OUT/models/int8" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
+  evaluate "$OUT/int4-subset/hh" --model "$OUT/models/int4" --data "$WORK/hh_val.jsonl" "${EVAL[@]}" --limit 60
+  evaluate "$OUT/int4-subset/alpaca" --model "$OUT/models/int4" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}" --limit 50
+  cmp -s "$OUT/models/int8/onnx/model.onnx" models/default/onnx/model.onnx && shipped_as=int8
+fi
+if [ -n "$shipped_as" ]; then
+  echo "models/default is the $shipped_as conversion byte for byte: its results are the shipped ones"
+  mkdir -p "$OUT/shipped"
+  for src in hh alpaca; do rm -rf "$OUT/shipped/$src" && ln -s "../$shipped_as/$src" "$OUT/shipped/$src"; done
+else
+  evaluate "$OUT/shipped/hh" --model models/default --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
+  evaluate "$OUT/shipped/alpaca" --model models/default --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
+fi
 evaluate "$OUT/shipped/unchanged" --model models/default --data "$WORK/alpaca_val_unchanged.jsonl" "${EVAL[@]}"
 evaluate "$OUT/shipped/prompts" --model models/default --data "$WORK/prompts/harmfulqa.jsonl" "$WORK/prompts/catqa.jsonl" \
   --judge harmlessness "${PROMPTS[@]}"

@@ -19,7 +19,7 @@ const ci = (s, digits = 1) =>
     ? `${s.mean.toFixed(digits)} [${s.low?.toFixed(digits)}, ${s.high?.toFixed(digits)}]`
     : 'n/a';
 
-const variants = ['shipped', 'fp32', 'int4'].filter((v) => existsSync(join(evalDir, v, 'hh', 'summary.json')));
+const variants = ['shipped', 'fp32'].filter((v) => existsSync(join(evalDir, v, 'hh', 'summary.json')));
 
 // Reference deltas, copy rate and refusals per source and variant.
 const quality = {};
@@ -69,6 +69,25 @@ if (variants.includes('fp32')) {
   }
 }
 
+// int4 against int8 on the same first rows of each file (int4 ran on a subset): the format choice.
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const paired = {};
+for (const src of ['hh', 'alpaca']) {
+  const int4Rows = join(evalDir, 'int4-subset', src, 'rows.jsonl');
+  const int8Rows = join(evalDir, 'int8', src, 'rows.jsonl');
+  if (!existsSync(int4Rows) || !existsSync(int8Rows)) continue;
+  const int8 = new Map(readRows(int8Rows).map((r) => [r.id, r]));
+  const pairs = readRows(int4Rows)
+    .filter((r) => int8.has(r.id) && r.judges?.reference && int8.get(r.id).judges?.reference)
+    .map((r) => [r, int8.get(r.id)]);
+  const side = (k) => ({
+    chrfDelta: mean(pairs.map((p) => p[k].judges.reference.chrfDelta)),
+    endedByEosPct: (100 * pairs.filter((p) => p[k].finishReason !== 'length').length) / pairs.length,
+    unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
+  });
+  paired[src] = { rows: pairs.length, int4: side(0), int8: side(1) };
+}
+
 const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
 const promptsSummary = existsSync(join(evalDir, 'shipped/prompts/summary.json'))
   ? readJson(join(evalDir, 'shipped/prompts/summary.json'))
@@ -110,6 +129,7 @@ if (existsSync(ckDir)) {
 const result = {
   quality,
   agreement,
+  int4VsInt8: paired,
   unchanged: unchanged && {
     rows: unchanged.evaluated,
     copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
@@ -124,14 +144,24 @@ writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
 // The card's tables.
 const lines = [];
 lines.push(
-  '| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | refusals before → after % |',
+  '| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | ended by EOS % | refusals before → after % |',
 );
-lines.push('|---|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|---|');
 for (const v of variants) {
   for (const src of ['hh', 'alpaca']) {
     const q = quality[v][src];
+    const eos = (100 * (q.rows - q.truncated)) / q.rows;
     lines.push(
-      `| ${v} | ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${q.rows} | ${ci(q.chrfDelta)} | ${ci(q.improvementPct)} | ${ci(q.copyRatePct)} | ${ci(q.copyFaithfulnessChrf)} | ${q.refusalBeforePct.mean?.toFixed(1)} → ${q.refusalAfterPct.mean?.toFixed(1)} |`,
+      `| ${v} | ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${q.rows} | ${ci(q.chrfDelta)} | ${ci(q.improvementPct)} | ${ci(q.copyRatePct)} | ${ci(q.copyFaithfulnessChrf)} | ${eos.toFixed(1)} | ${q.refusalBeforePct.mean?.toFixed(1)} → ${q.refusalAfterPct.mean?.toFixed(1)} |`,
+    );
+  }
+}
+if (Object.keys(paired).length) {
+  lines.push('', '| same rows, greedy | rows | int8 chrF delta | int4 chrF delta | int8 / int4 ended by EOS % | int8 / int4 answer kept % |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const [src, p] of Object.entries(paired)) {
+    lines.push(
+      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'}, first ${p.rows} | ${p.rows} | ${p.int8.chrfDelta.toFixed(2)} | ${p.int4.chrfDelta.toFixed(2)} | ${p.int8.endedByEosPct.toFixed(1)} / ${p.int4.endedByEosPct.toFixed(1)} | ${p.int8.unchangedPct.toFixed(1)} / ${p.int4.unchangedPct.toFixed(1)} |`,
     );
   }
 }
@@ -160,7 +190,7 @@ if (speed) {
 if (curve) {
   lines.push('', '| step | train loss | eval loss |', '|---|---|---|');
   const evalAt = new Map(curve.eval.map((e) => [e.step, e.evalLoss]));
-  for (const e of curve.train.filter((x) => x.step % 100 === 0 || x.step === 1)) {
+  for (const e of curve.train.filter((x) => x.step % 40 === 0 || x.step === 1)) {
     lines.push(`| ${e.step} | ${e.loss.toFixed(3)} | ${evalAt.has(e.step) ? evalAt.get(e.step).toFixed(3) : ''} |`);
   }
 }

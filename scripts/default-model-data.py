@@ -1,0 +1,91 @@
+"""Builds the default model's fine-tuning mix from the split that train-default-model.sh made.
+
+Why this mix (measured with SmolLM2-135M-Instruct, see MODEL_CARD.md): HH-RLHF's "chosen" answers are
+mostly not edits of the "rejected" ones (chrF between them: median 18), and a model fine-tuned on all
+of them learns generic deflections that score below the unedited answer. So HH enters as
+  - the few pairs whose chosen answer does edit the rejected one (chrF >= HH_EDIT_CHRF), and
+  - identity rows (Q-A-A), so the model keeps answers it has no reason to change,
+while the Aligner-2B corrections of AlpacaEval (real corrections of strong upstream answers) are all
+Q-A-C rows. Identity rows from the upstream models' AlpacaEval answers are mixed through the whole run,
+not only in the warm-up. Validation questions never enter the mix.
+
+    usage: default-model-data.py WORK_DIR UPSTREAM_DIR   (writes WORK_DIR/mix.jsonl, WORK_DIR/val_small.jsonl)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+SEED = 42
+HH_EDIT_CHRF = 30.0  # chosen vs rejected: above this the chosen answer reuses much of the rejected one
+HH_IDENTITY_ROWS = 400
+UPSTREAM_IDENTITY_ROWS = 300
+UPSTREAM_IDENTITY_MODELS = ("gpt4", "claude-2")  # answers worth keeping as they are
+VAL_SMALL_PER_SOURCE = 24  # the trainer's eval loss; the real evaluation is `aligner eval`
+
+
+def chrf(hypothesis: str, reference: str, order: int = 6, beta: float = 2.0) -> float:
+    """Character n-gram F-score (Popovic 2015) as sacrebleu's chrF: whitespace removed, n = 1..6."""
+    hyp, ref = hypothesis.replace(" ", ""), reference.replace(" ", "")
+    precisions, recalls = [], []
+    for n in range(1, order + 1):
+        h = Counter(hyp[i : i + n] for i in range(len(hyp) - n + 1))
+        r = Counter(ref[i : i + n] for i in range(len(ref) - n + 1))
+        if not h or not r:
+            continue
+        match = sum((h & r).values())
+        precisions.append(match / sum(h.values()))
+        recalls.append(match / sum(r.values()))
+    if not precisions:
+        return 0.0
+    p, r = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+    return 0.0 if p + r == 0 else 100 * (1 + beta**2) * p * r / (beta**2 * p + r)
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def identity(row: dict) -> dict:
+    return {**row, "correction": row["answer"]}
+
+
+def main(work: Path, upstream: Path) -> None:
+    rng = random.Random(SEED)
+    hh, alpaca = read(work / "hh/train.jsonl"), read(work / "alpaca/train.jsonl")
+    hh_val, alpaca_val = read(work / "hh_val.jsonl"), read(work / "alpaca_val.jsonl")
+    held_out = {r["question"].strip() for r in hh_val + alpaca_val}
+
+    hh_edits = [r for r in hh if chrf(r["answer"], r["correction"]) >= HH_EDIT_CHRF]
+    hh_identity = [identity(r) for r in rng.sample(hh, HH_IDENTITY_ROWS)]
+    upstream_rows = [
+        {"question": r["question"].strip(), "answer": r["answer"].strip()}
+        for name in UPSTREAM_IDENTITY_MODELS
+        for r in read(upstream / f"{name}.jsonl")
+        if r.get("answer", "").strip() and r["question"].strip() not in held_out
+    ]
+    upstream_identity = [identity(r) for r in rng.sample(upstream_rows, min(UPSTREAM_IDENTITY_ROWS, len(upstream_rows)))]
+
+    mix = alpaca + hh_edits + hh_identity + upstream_identity
+    rng.shuffle(mix)
+    with (work / "mix.jsonl").open("w", encoding="utf-8") as out:
+        for r in mix:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    val_small = rng.sample(hh_val, VAL_SMALL_PER_SOURCE) + rng.sample(alpaca_val, VAL_SMALL_PER_SOURCE)
+    with (work / "val_small.jsonl").open("w", encoding="utf-8") as out:
+        for r in val_small:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(
+        f"mix: {len(alpaca)} AlpacaEval/Aligner-2B Q-A-C, {len(hh_edits)} HH edits (chrF >= {HH_EDIT_CHRF:g}), "
+        f"{len(hh_identity)} HH identity, {len(upstream_identity)} upstream identity = {len(mix)} rows; "
+        f"val_small {len(val_small)} rows",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
