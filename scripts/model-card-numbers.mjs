@@ -157,7 +157,10 @@ for (const v of variants) {
   }
 }
 if (Object.keys(paired).length) {
-  lines.push('', '| same rows, greedy | rows | int8 chrF delta | int4 chrF delta | int8 / int4 ended by EOS % | int8 / int4 answer kept % |');
+  lines.push(
+    '',
+    '| same rows, greedy | rows | int8 chrF delta | int4 chrF delta | int8 / int4 ended by EOS % | int8 / int4 answer kept % |',
+  );
   lines.push('|---|---|---|---|---|---|');
   for (const [src, p] of Object.entries(paired)) {
     lines.push(
