@@ -1,21 +1,23 @@
 // The correcting proxy end to end, with the official `openai` client and real servers on real
 // sockets: a proxy `aligner serve --upstream` in front of a second `aligner serve --chat-model`.
-// Runs with a random-weight test chat model always, and with a real instruct model (SmolLM2-135M-
-// Instruct converted by the project; $ALIGNER_CHAT_MODEL, default /tmp/base-int8-64) when present.
+// Runs with a random-weight test chat model always, and with a real instruct model where one is at
+// hand: $ALIGNER_CHAT_MODEL (a converted folder), else SmolLM2-135M-Instruct converted here from its
+// GGUF (scripts/fetch-smollm2.sh; $ALIGNER_SMOLLM2_GGUF or runs/default-data/gguf/), chat template
+// included, as a user would run it.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { convertGguf } from '../../../server/convert/gguf/convertGguf.js';
 import { writeTestModel } from '../../../server/testmodel/writeTestModel.js';
 import { testModel } from '../../helpers/testModels.js';
 import { startServe, type ServeProcess } from '../../helpers/serveProcess.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const REAL_CHAT_MODEL = process.env.ALIGNER_CHAT_MODEL ?? '/tmp/base-int8-64';
-// The converted folder may lack the template; transformers' own copy of the checkpoint has it.
-const REAL_CHAT_TEMPLATE = join(ROOT, 'runs', 'base-smollm2-transformers', 'chat_template.jinja');
+const SMOLLM2_GGUF =
+  process.env.ALIGNER_SMOLLM2_GGUF ?? join(ROOT, 'runs', 'default-data', 'gguf', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const UPSTREAM_KEY_VAR = 'ALIGNER_TEST_UPSTREAM_KEY';
 
 const started: ServeProcess[] = [];
@@ -228,25 +230,21 @@ describe('correcting proxy with a random-weight chat model (always runs)', async
 });
 
 describe('correcting proxy with a real instruct model', async () => {
-  const hasModel = existsSync(join(REAL_CHAT_MODEL, 'onnx', 'model.onnx'));
+  const given = process.env.ALIGNER_CHAT_MODEL;
   const defaultAligner = join(ROOT, 'models', 'default');
-  const skip = !hasModel
-    ? `no converted instruct model at ${REAL_CHAT_MODEL} (set ALIGNER_CHAT_MODEL to SmolLM2-135M-Instruct converted with \`aligner convert\`)`
-    : !existsSync(join(defaultAligner, 'onnx', 'model.onnx'))
-      ? 'models/default is missing'
-      : false;
+  const skip =
+    given === undefined && !existsSync(SMOLLM2_GGUF)
+      ? `no instruct model: set ALIGNER_CHAT_MODEL, or fetch the GGUF with scripts/fetch-smollm2.sh runs/default-data/gguf`
+      : !existsSync(join(defaultAligner, 'onnx', 'model.onnx'))
+        ? 'models/default is missing'
+        : false;
   test('openai client against SmolLM2-Instruct behind the proxy', { skip }, async () => {
-    const needsTemplate =
-      !existsSync(join(REAL_CHAT_MODEL, 'chat_template.jinja')) &&
-      !JSON.parse(readFileSync(join(REAL_CHAT_MODEL, 'tokenizer_config.json'), 'utf8')).chat_template;
-    if (needsTemplate && !existsSync(REAL_CHAT_TEMPLATE)) {
-      throw new Error(`${REAL_CHAT_MODEL} has no chat template and ${REAL_CHAT_TEMPLATE} is missing`);
+    let chatModel = given;
+    if (chatModel === undefined) {
+      chatModel = join(mkdtempSync(join(tmpdir(), 'aligner-smollm2-')), 'smollm2');
+      await convertGguf({ from: SMOLLM2_GGUF, out: chatModel, dtype: 'int8' });
     }
-    const s = await startPair(
-      ['--chat-model', REAL_CHAT_MODEL, ...(needsTemplate ? ['--chat-template', REAL_CHAT_TEMPLATE] : [])],
-      'smollm2-instruct',
-      defaultAligner,
-    );
+    const s = await startPair(['--chat-model', chatModel], 'smollm2-instruct', defaultAligner);
     await exerciseProxy(s, 'What is the capital of France?', 32);
   });
 });
