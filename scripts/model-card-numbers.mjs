@@ -193,7 +193,7 @@ if (speed) {
 if (curve) {
   lines.push('', '| step | train loss | eval loss |', '|---|---|---|');
   const evalAt = new Map(curve.eval.map((e) => [e.step, e.evalLoss]));
-  for (const e of curve.train.filter((x) => x.step % 40 === 0 || x.step === 1)) {
+  for (const e of curve.train.filter((x, i, all) => x.step % 40 === 0 || x.step === 1 || i === all.length - 1)) {
     lines.push(`| ${e.step} | ${e.loss.toFixed(3)} | ${evalAt.has(e.step) ? evalAt.get(e.step).toFixed(3) : ''} |`);
   }
 }
