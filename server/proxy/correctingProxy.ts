@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { CorrectResult, FinishReason } from '../protocol/index.js';
 import type { AlignerService, CorrectionInput } from '../engine/api.js';
 import { HttpError, toHttpError, type Log } from '../transport/errors.js';
-import { sendJson } from '../transport/httpUtil.js';
+import { cancelOnClientClose, sendJson } from '../transport/httpUtil.js';
 import {
   correctionInputFor,
   forwardedBody,
@@ -86,26 +86,20 @@ export class CorrectingProxy {
 
   async handle(raw: unknown, res: ServerResponse, track: (c: AbortController) => () => void): Promise<void> {
     const body = parseProxyBody(raw);
-    const controller = new AbortController();
-    const untrack = track(controller);
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort();
-    };
-    res.on('close', onClose);
+    const client = cancelOnClientClose(res, track);
     try {
       const { upstreamModel, alignerModel } = this.route(body);
       const forwarded = forwardedBody(body, upstreamModel);
       const reason = requestPassThroughReason(body);
-      if (reason) return await this.passThrough(forwarded, body, reason, res, controller.signal);
+      if (reason) return await this.passThrough(forwarded, body, reason, res, client.signal);
       // Bad Aligner options fail now, before the upstream is paid for an answer.
       correctionInputFor(body, '', 'check', alignerModel);
-      await this.correct(forwarded, body, alignerModel, res, controller.signal);
+      await this.correct(forwarded, body, alignerModel, res, client.signal);
     } catch (error) {
-      if (controller.signal.aborted && !(error instanceof HttpError)) return; // the client left
+      if (client.signal.aborted && !(error instanceof HttpError)) return; // the client left
       throw toHttpError(error, this.options.log, 'correcting proxy', Boolean(body.aligner?.model));
     } finally {
-      untrack();
-      res.off('close', onClose);
+      client.release();
     }
   }
 

@@ -1,6 +1,7 @@
 // Server-sent events in OpenAI's chat.completion.chunk format. Headers go out with the first
 // chunk, so that errors raised before any text can still be sent with a real status.
 import type { ServerResponse } from 'node:http';
+import { writeSse } from '../transport/httpUtil.js';
 
 export interface ChunkMeta {
   id: string;
@@ -57,18 +58,11 @@ export class SseWriter {
   }
 
   private send(data: unknown): void {
-    const res = this.res;
-    if (res.destroyed) return;
+    if (this.res.destroyed) return;
     if (!this.opened) {
       this.opened = true;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-content-type-options': 'nosniff',
-      });
-      res.write(`data: ${JSON.stringify(this.body({ role: 'assistant', content: '' }, null, this.opening))}\n\n`);
+      writeSse(this.res, this.body({ role: 'assistant', content: '' }, null, this.opening));
     }
-    res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    writeSse(this.res, data);
   }
 }

@@ -73,3 +73,40 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'Request body is not valid JSON');
   }
 }
+
+/**
+ * A client that goes away cancels its generation (the engine stops at the next step): the signal
+ * aborts when the response closes before it finished. `release` when the request is done.
+ */
+export function cancelOnClientClose(
+  res: ServerResponse,
+  track: (controller: AbortController) => () => void,
+): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const untrack = track(controller);
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.on('close', onClose);
+  return {
+    signal: controller.signal,
+    release: () => {
+      untrack();
+      res.off('close', onClose);
+    },
+  };
+}
+
+/** Writes one server-sent event; the event-stream headers go out with the first. */
+export function writeSse(res: ServerResponse, data: unknown): void {
+  if (res.destroyed) return;
+  if (!res.headersSent) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+    });
+  }
+  res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+}

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { GenerationOptionsSchema, type CorrectResult, type FinishReason } from '../protocol/index.js';
 import type { CorrectionInput } from '../engine/api.js';
 import { HttpError, toHttpError } from './errors.js';
-import { readJsonBody, sendJson } from './httpUtil.js';
+import { cancelOnClientClose, readJsonBody, sendJson, writeSse } from './httpUtil.js';
 import { generationOptionsOf } from './openaiSchemas.js';
 import type { HttpDeps } from './httpDeps.js';
 
@@ -65,16 +65,11 @@ export async function completions(req: IncomingMessage, res: ServerResponse, dep
   };
   const created = Math.floor(Date.now() / 1000);
   const modelRequested = Boolean(body.model);
-  const controller = new AbortController();
-  const untrack = deps.track(controller);
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.on('close', onClose);
+  const client = cancelOnClientClose(res, deps.track);
   const ids = (r: CorrectResult) => (body.return_token_ids ? { token_ids: r.tokenIds ?? [] } : {});
   try {
     if (!body.stream) {
-      const r = await deps.service.correct(input, { signal: controller.signal });
+      const r = await deps.service.correct(input, { signal: client.signal });
       sendJson(res, 200, {
         id,
         object: 'text_completion',
@@ -93,22 +88,11 @@ export async function completions(req: IncomingMessage, res: ServerResponse, dep
       model,
       choices: [{ index: 0, text, logprobs: null, finish_reason: finish, ...extra }],
     });
-    const send = (data: unknown) => {
-      if (res.destroyed) return;
-      if (!res.headersSent) {
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          connection: 'keep-alive',
-          'x-content-type-options': 'nosniff',
-        });
-      }
-      res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
-    };
+    const send = (data: unknown) => writeSse(res, data);
     let r: CorrectResult;
     try {
       r = await deps.service.correct(input, {
-        signal: controller.signal,
+        signal: client.signal,
         onDelta: (delta) => send(chunk(delta, null)),
       });
     } catch (error) {
@@ -126,7 +110,6 @@ export async function completions(req: IncomingMessage, res: ServerResponse, dep
   } catch (error) {
     throw toHttpError(error, deps.log, 'completion', modelRequested);
   } finally {
-    untrack();
-    res.off('close', onClose);
+    client.release();
   }
 }

@@ -6,7 +6,7 @@ import { HTTP_ROUTES, type CorrectResult, type FinishReason } from '../protocol/
 import type { AlignerService } from '../engine/api.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { HttpDeps } from './httpDeps.js';
-import { readJsonBody, sendHttpError, sendJson } from './httpUtil.js';
+import { cancelOnClientClose, readJsonBody, sendHttpError, sendJson, writeSse } from './httpUtil.js';
 import { parseChatCompletionRequest, toChatModelInput, toCorrectionInput } from './openaiSchemas.js';
 import { completions } from './openaiCompletions.js';
 import { endsWithAssistant } from '../proxy/proxyRequest.js';
@@ -87,16 +87,10 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, deps: 
   const created = Math.floor(Date.now() / 1000);
   const modelRequested = Boolean(body.model);
 
-  // A client that goes away cancels its generation (the engine stops at the next step).
-  const controller = new AbortController();
-  const untrack = deps.track(controller);
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.on('close', onClose);
+  const client = cancelOnClientClose(res, deps.track);
   try {
     if (!body.stream) {
-      const result = await deps.service.correct(input, { signal: controller.signal });
+      const result = await deps.service.correct(input, { signal: client.signal });
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -114,7 +108,7 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, deps: 
       });
       return;
     }
-    await streamCompletion(res, deps, input, controller.signal, {
+    await streamCompletion(res, deps, input, client.signal, {
       id,
       created,
       model: body.model ?? deps.service.listModels().defaultModel ?? 'aligner',
@@ -124,8 +118,7 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, deps: 
   } catch (error) {
     throw toHttpError(error, deps.log, 'chat completion', modelRequested);
   } finally {
-    untrack();
-    res.off('close', onClose);
+    client.release();
   }
 }
 
@@ -158,17 +151,8 @@ async function streamCompletion(
     ...extra,
   });
   const send = (data: unknown) => {
-    if (res.destroyed) return;
-    if (!res.headersSent) {
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-content-type-options': 'nosniff',
-      });
-      res.write(`data: ${JSON.stringify(chunk({ role: 'assistant', content: '' }, null))}\n\n`);
-    }
-    res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    if (!res.headersSent) writeSse(res, chunk({ role: 'assistant', content: '' }, null));
+    writeSse(res, data);
   };
 
   let result: CorrectResult;
