@@ -35,6 +35,7 @@ export function addGenerationFlags(cmd: Command): Command {
     .option('--top-k <k>', 'sample among the k most likely tokens (0 = off)', intArg)
     .option('--seed <n>', 'random seed for sampling', intArg)
     .option('--repetition-penalty <r>', 'Hugging Face style repetition penalty (1 = off)', floatArg)
+    .option('--loop-guard <n>', 'ban n-grams repeated beyond their count in the prompt (0 = off)', intArg)
     .option('--stop <text...>', 'stop strings');
 }
 
@@ -45,13 +46,14 @@ export interface GenerationFlags {
   topK?: number;
   seed?: number;
   repetitionPenalty?: number;
+  loopGuard?: number;
   stop?: string[];
 }
 
 /** Validates with the protocol's schema so the CLI and the server accept exactly the same values. */
 export function generationFromFlags(flags: GenerationFlags): GenerationOptions {
   const picked = Object.fromEntries(
-    (['maxNewTokens', 'temperature', 'topP', 'topK', 'seed', 'repetitionPenalty', 'stop'] as const)
+    (['maxNewTokens', 'temperature', 'topP', 'topK', 'seed', 'repetitionPenalty', 'loopGuard', 'stop'] as const)
       .filter((k) => flags[k] !== undefined)
       .map((k) => [k, flags[k]]),
   );

@@ -1,4 +1,5 @@
-// Next-token choice in Hugging Face's order: repetition penalty, temperature, top-k, top-p.
+// Next-token choice in Hugging Face's order: repetition penalty (and the loop guard), temperature,
+// top-k, top-p.
 import type { GenerationOptions } from '../protocol/index.js';
 
 export interface SamplingConfig {
@@ -6,6 +7,8 @@ export interface SamplingConfig {
   topP: number;
   topK: number;
   repetitionPenalty: number;
+  /** n-gram size of the loop guard (loopGuard.ts); 0 = off. */
+  loopGuard: number;
 }
 
 export function samplingConfig(g: GenerationOptions): SamplingConfig {
@@ -14,6 +17,7 @@ export function samplingConfig(g: GenerationOptions): SamplingConfig {
     topP: g.topP ?? 1,
     topK: g.topK ?? 0,
     repetitionPenalty: g.repetitionPenalty ?? 1,
+    loopGuard: g.loopGuard ?? 0,
   };
 }
 

@@ -8,6 +8,7 @@ import type { FinishReason } from '../protocol/index.js';
 import { EngineError } from './api.js';
 import type { CacheSlot, KvBackend } from './kv/backend.js';
 import { applyRepetitionPenalty, sampleToken, verifyDraftToken } from './sampler.js';
+import { LoopGuard } from './loopGuard.js';
 import { PromptLookupDrafter } from './speculation.js';
 import type { SamplingConfig } from './sampler.js';
 import { IncrementalDecoder, StopStringFilter } from './textStream.js';
@@ -44,6 +45,7 @@ interface Sequence extends SequenceRequest {
   slot: CacheSlot;
   generated: number[];
   seen: Set<number>;
+  loopGuard: LoopGuard | null;
   detokenizer: IncrementalDecoder;
   stopFilter: StopStringFilter;
   cancelled: boolean;
@@ -143,6 +145,7 @@ export class Scheduler {
         slot: this.backend.createSlot(),
         generated: [],
         seen: new Set(req.promptIds),
+        loopGuard: req.sampling.loopGuard > 0 ? new LoopGuard(req.sampling.loopGuard, req.promptIds) : null,
         detokenizer: new IncrementalDecoder(this.opts.decode),
         stopFilter: new StopStringFilter(req.stops),
         cancelled: false,
@@ -338,7 +341,7 @@ export class Scheduler {
       let rejected = false;
       for (let j = 0; j < draft.length && !ended; j++) {
         const l = at(j);
-        applyRepetitionPenalty(l, seq.seen, seq.sampling.repetitionPenalty);
+        this.process(seq, l);
         const v = verifyDraftToken(l, draft[j]!, seq.sampling, seq.random);
         ended = this.take(seq, v.token);
         if (!v.accepted) {
@@ -361,8 +364,14 @@ export class Scheduler {
 
   /** Chooses the next token from `logits` and takes it; returns true when the sequence ended. */
   private accept(seq: Sequence, logits: Float32Array): boolean {
-    applyRepetitionPenalty(logits, seq.seen, seq.sampling.repetitionPenalty);
+    this.process(seq, logits);
     return this.take(seq, sampleToken(logits, seq.sampling, seq.random));
+  }
+
+  /** The logits processors, in Hugging Face's order: repetition penalty, then the n-gram ban. */
+  private process(seq: Sequence, logits: Float32Array): void {
+    applyRepetitionPenalty(logits, seq.seen, seq.sampling.repetitionPenalty);
+    seq.loopGuard?.apply(logits, seq.generated);
   }
 
   /** Appends a chosen token and streams its text; returns true when the sequence ended. */
@@ -374,6 +383,7 @@ export class Scheduler {
     }
     seq.generated.push(id);
     seq.seen.add(id);
+    seq.loopGuard?.record(seq.generated);
     const { delta, stopped } = seq.stopFilter.push(seq.detokenizer.push(id));
     this.emit(seq, delta);
     if (stopped) {

@@ -64,6 +64,11 @@ export const GenerationOptionsSchema = z
       .min(0)
       .max(2 ** 32 - 1),
     repetitionPenalty: z.number().min(0.5).max(5),
+    /**
+     * Loop guard: bans a token that would make an n-gram of this size occur in the output more often
+     * than in the prompt (server/engine/loopGuard.ts). 0 = off.
+     */
+    loopGuard: z.union([z.literal(0), z.number().int().min(2).max(256)]),
     stop: z.array(z.string().min(1).max(256)).max(16),
   })
   .partial()

@@ -16,15 +16,21 @@ test('repetition penalty divides positive and multiplies negative scores of seen
 test('temperature 0 is greedy; top-k 1 is greedy at any temperature', () => {
   const logits = new Float32Array([0.1, 2.5, 2.4, -1]);
   const random = seededRandom(1);
-  assert.equal(sampleToken(logits, { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 }, random), 1);
+  assert.equal(
+    sampleToken(logits, { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, loopGuard: 0 }, random),
+    1,
+  );
   for (let i = 0; i < 50; i++) {
-    assert.equal(sampleToken(logits, { temperature: 5, topP: 1, topK: 1, repetitionPenalty: 1 }, random), 1);
+    assert.equal(
+      sampleToken(logits, { temperature: 5, topP: 1, topK: 1, repetitionPenalty: 1, loopGuard: 0 }, random),
+      1,
+    );
   }
 });
 
 test('the same seed reproduces the same samples; top-p keeps only the nucleus', () => {
   const logits = new Float32Array([3, 2.9, 0, -5, 1]);
-  const cfg = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1 };
+  const cfg = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, loopGuard: 0 };
   const a = Array.from(
     { length: 30 },
     (

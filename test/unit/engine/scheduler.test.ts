@@ -71,7 +71,7 @@ function setup(opts: { maxBatch?: number; maxQueue?: number; prefillChunk?: numb
 const request = (promptLength: number, maxNewTokens: number): SequenceRequest => ({
   promptIds: Array.from({ length: promptLength }, (_, i) => 2 + (i % 4)),
   maxNewTokens,
-  sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+  sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, loopGuard: 0 },
   random: Math.random,
   stops: [],
   onDelta: () => {},

@@ -59,7 +59,7 @@ test('a long score request is scored one chunk per step, between decode steps', 
   const decoding = scheduler.submit({
     promptIds: [1, 2, 3],
     maxNewTokens: 60,
-    sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+    sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, loopGuard: 0 },
     random: Math.random,
     stops: [],
     onDelta: (_d, n) => deltas.push(n),

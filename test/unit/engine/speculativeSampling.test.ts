@@ -60,7 +60,7 @@ class MarkovBackend implements KvBackend {
 const CHI2_999 = [NaN, 10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88, 29.59];
 
 test('speculative sampling keeps the nucleus distribution (chi-square over seeded samples)', async () => {
-  const sampling: SamplingConfig = { temperature: 1, topP: 0.9, topK: 0, repetitionPenalty: 1 };
+  const sampling: SamplingConfig = { temperature: 1, topP: 0.9, topK: 0, repetitionPenalty: 1, loopGuard: 0 };
   const scheduler = new Scheduler(new MarkovBackend(), {
     maxBatch: 4,
     maxQueue: 8,
