@@ -5,10 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LoopGuard } from '../../../server/engine/loopGuard.js';
 import { Scheduler, type SequenceRequest } from '../../../server/engine/scheduler.js';
-import type { CacheSlot, KvBackend } from '../../../server/engine/kv/backend.js';
-
-const VOCAB = 8;
-const EOS = 7;
+import { EOS, FakeBackend, VOCAB } from './fakeBackend.js';
 
 /** Runs `output` through the guard token by token; returns the banned ids before the last step. */
 function bannedAfter(guard: LoopGuard, output: number[]): number[] {
@@ -36,42 +33,13 @@ test('n-gram sizes below 2 are refused', () => {
 });
 
 /** A model stuck in a cycle: after token t it prefers next(t) (1 -> 2 -> 3 -> 1), EOS second. */
-class CyclingBackend implements KvBackend {
-  readonly layout = 'optimum' as const;
-  readonly vocabSize = VOCAB;
-  readonly multiToken = false;
-  private nextId = 1;
-  private batch: CacheSlot[] = [];
-
-  private rows(fed: number[]): Float32Array {
-    const out = new Float32Array(fed.length * VOCAB);
-    fed.forEach((t, r) => {
-      out[r * VOCAB + (t === 1 || t === 2 ? t + 1 : 1)] = 5;
-      out[r * VOCAB + EOS] = 4;
-    });
-    return out;
-  }
-  createSlot(): CacheSlot {
-    return { id: this.nextId++, length: 0 };
-  }
-  async extend(slot: CacheSlot, ids: number[]): Promise<Float32Array> {
-    slot.length += ids.length;
-    return this.rows(ids);
-  }
-  setBatch(slots: CacheSlot[]): void {
-    this.batch = slots;
-  }
-  async decode(tokens: number[][]): Promise<Float32Array> {
-    for (const slot of this.batch) slot.length += 1;
-    return this.rows(tokens.map((row) => row[0]!));
-  }
-  truncate(): void {}
-  release(): void {}
-  async close(): Promise<void> {}
-}
+const cycling = (fed: number, row: Float32Array): void => {
+  row[fed === 1 || fed === 2 ? fed + 1 : 1] = 5;
+  row[EOS] = 4;
+};
 
 async function generate(promptIds: number[], loopGuard: number) {
-  const scheduler = new Scheduler(new CyclingBackend(), {
+  const scheduler = new Scheduler(new FakeBackend(cycling), {
     maxBatch: 1,
     maxQueue: 1,
     prefillChunk: 64,

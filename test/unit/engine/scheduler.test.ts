@@ -7,55 +7,10 @@ import assert from 'node:assert/strict';
 import { Scheduler, type SequenceRequest } from '../../../server/engine/scheduler.js';
 import { EngineError } from '../../../server/engine/api.js';
 import { ErrorCodes } from '../../../server/protocol/index.js';
-import type { CacheSlot, KvBackend } from '../../../server/engine/kv/backend.js';
-
-const VOCAB = 8;
-const EOS = 7;
-
-/** Every logit row favours token 1 (never EOS), so sequences run to max_new_tokens. */
-class RecordingBackend implements KvBackend {
-  readonly layout = 'optimum' as const;
-  readonly vocabSize = VOCAB;
-  readonly multiToken = false;
-  readonly calls: string[] = [];
-  readonly batchSizes: number[] = [];
-  readonly released: number[] = [];
-  private nextId = 1;
-  private batch: CacheSlot[] = [];
-
-  createSlot(): CacheSlot {
-    return { id: this.nextId++, length: 0 };
-  }
-  private logits(rows: number): Float32Array {
-    const out = new Float32Array(rows * VOCAB);
-    for (let r = 0; r < rows; r++) out[r * VOCAB + 1] = 5;
-    return out;
-  }
-  async extend(slot: CacheSlot, ids: number[]): Promise<Float32Array> {
-    this.calls.push(`extend:${slot.id}:${ids.length}`);
-    slot.length += ids.length;
-    return this.logits(ids.length);
-  }
-  setBatch(slots: CacheSlot[]): void {
-    this.batch = slots;
-    this.calls.push(`batch:${slots.map((s) => s.id).join(',')}`);
-  }
-  async decode(tokens: number[][]): Promise<Float32Array> {
-    this.calls.push('decode');
-    this.batchSizes.push(tokens.length);
-    for (const slot of this.batch) slot.length += 1;
-    return this.logits(tokens.length);
-  }
-  truncate(): void {}
-  release(slot: CacheSlot): void {
-    this.released.push(slot.id);
-    this.calls.push(`release:${slot.id}`);
-  }
-  async close(): Promise<void> {}
-}
+import { EOS, FakeBackend } from './fakeBackend.js';
 
 function setup(opts: { maxBatch?: number; maxQueue?: number; prefillChunk?: number } = {}) {
-  const backend = new RecordingBackend();
+  const backend = new FakeBackend();
   const scheduler = new Scheduler(backend, {
     maxBatch: opts.maxBatch ?? 4,
     maxQueue: opts.maxQueue ?? 8,

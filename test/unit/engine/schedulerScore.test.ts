@@ -4,48 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scheduler } from '../../../server/engine/scheduler.js';
-import type { CacheSlot, KvBackend } from '../../../server/engine/kv/backend.js';
-
-const VOCAB = 8;
-const EOS = 7;
-
-/** Every logit row favours token 1 (never EOS), so sequences run to max_new_tokens. */
-class RecordingBackend implements KvBackend {
-  readonly layout = 'optimum' as const;
-  readonly vocabSize = VOCAB;
-  readonly multiToken = false;
-  readonly calls: string[] = [];
-  private nextId = 1;
-  private batch: CacheSlot[] = [];
-
-  createSlot(): CacheSlot {
-    return { id: this.nextId++, length: 0 };
-  }
-  private logits(rows: number): Float32Array {
-    const out = new Float32Array(rows * VOCAB);
-    for (let r = 0; r < rows; r++) out[r * VOCAB + 1] = 5;
-    return out;
-  }
-  async extend(slot: CacheSlot, ids: number[]): Promise<Float32Array> {
-    this.calls.push(`extend:${slot.id}`);
-    slot.length += ids.length;
-    return this.logits(ids.length);
-  }
-  setBatch(slots: CacheSlot[]): void {
-    this.batch = slots;
-  }
-  async decode(tokens: number[][]): Promise<Float32Array> {
-    this.calls.push('decode');
-    for (const slot of this.batch) slot.length += 1;
-    return this.logits(tokens.length);
-  }
-  truncate(): void {}
-  release(): void {}
-  async close(): Promise<void> {}
-}
+import { EOS, FakeBackend } from './fakeBackend.js';
 
 test('a long score request is scored one chunk per step, between decode steps', async () => {
-  const backend = new RecordingBackend();
+  const backend = new FakeBackend();
   const scheduler = new Scheduler(backend, {
     maxBatch: 4,
     maxQueue: 4,
@@ -70,8 +32,8 @@ test('a long score request is scored one chunk per step, between decode steps', 
   assert.equal(scored.tokens, 100);
   assert.ok(Number.isFinite(scored.logprob) && scored.logprob < 0);
 
-  const scoreSlot = 'extend:2'; // slot 1 is the decoding request's prefill
-  const scoreCalls = backend.calls.map((c, i) => (c === scoreSlot ? i : -1)).filter((i) => i >= 0);
+  const scoreSlot = 'extend:2:'; // slot 1 is the decoding request's prefill
+  const scoreCalls = backend.calls.map((c, i) => (c.startsWith(scoreSlot) ? i : -1)).filter((i) => i >= 0);
   assert.equal(scoreCalls.length, 25);
   const first = scoreCalls[0]!;
   const last = scoreCalls.at(-1)!;
