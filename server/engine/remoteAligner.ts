@@ -86,6 +86,8 @@ export class RemoteAligner {
       ...(g.repetitionPenalty !== undefined && g.repetitionPenalty !== 1
         ? { repetition_penalty: g.repetitionPenalty }
         : {}),
+      // Our own server's extension; sent only when asked for, so vLLM/TGI see standard fields.
+      ...(g.loopGuard ? { loop_guard: g.loopGuard } : {}),
       ...(g.stop?.length ? { stop: g.stop } : {}),
       stream: true,
       stream_options: { include_usage: true },

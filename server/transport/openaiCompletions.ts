@@ -4,30 +4,19 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { GenerationOptionsSchema, type CorrectResult, type FinishReason } from '../protocol/index.js';
+import type { CorrectResult, FinishReason } from '../protocol/index.js';
 import type { CorrectionInput } from '../engine/api.js';
 import { HttpError, toHttpError } from './errors.js';
 import { cancelOnClientClose, readJsonBody, sendJson, writeSse } from './httpUtil.js';
-import { generationOptionsOf } from './openaiSchemas.js';
+import { generationOptionsOf, OpenAiSamplingFields } from './openaiSchemas.js';
 import type { HttpDeps } from './httpDeps.js';
-
-const gen = GenerationOptionsSchema.shape;
 
 const CompletionRequestSchema = z.object({
   model: z.string().min(1).max(200).nullish(),
   // One prompt per request (a list of one is accepted, as clients often send).
   prompt: z.union([z.string().max(4_000_000), z.array(z.string().max(4_000_000)).length(1)]),
-  max_tokens: gen.maxNewTokens.unwrap().nullish(),
-  temperature: gen.temperature.unwrap().nullish(),
-  top_p: gen.topP.unwrap().nullish(),
-  seed: gen.seed.unwrap().nullish(),
-  stop: z.union([z.string().min(1).max(256), gen.stop.unwrap()]).nullish(),
-  stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  n: z.literal(1).nullish(),
+  ...OpenAiSamplingFields,
   echo: z.literal(false).nullish(),
-  top_k: gen.topK.unwrap().nullish(),
-  repetition_penalty: gen.repetitionPenalty.unwrap().nullish(),
   /** vLLM's extension: the generated token ids in choices[0].token_ids. */
   return_token_ids: z.boolean().nullish(),
 });

@@ -25,11 +25,12 @@ const MessageSchema = z.object({
 });
 
 /** Unknown fields are ignored (OpenAI clients send many); `null` means "not set", as in OpenAI. */
-export const ChatCompletionRequestSchema = z.object({
-  model: z.string().min(1).max(200).nullish(),
-  messages: z.array(MessageSchema).min(1).max(400),
+/**
+ * The sampling and streaming fields both OpenAI endpoints (chat and legacy completions) take, with
+ * the vLLM-style extensions (top-level fields that OpenAI SDKs send via extra_body).
+ */
+export const OpenAiSamplingFields = {
   max_tokens: gen.maxNewTokens.unwrap().nullish(),
-  max_completion_tokens: gen.maxNewTokens.unwrap().nullish(),
   temperature: gen.temperature.unwrap().nullish(),
   top_p: gen.topP.unwrap().nullish(),
   seed: gen.seed.unwrap().nullish(),
@@ -37,9 +38,16 @@ export const ChatCompletionRequestSchema = z.object({
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   n: z.literal(1).nullish(),
-  // Extensions in the vLLM style (top-level fields that OpenAI SDKs send via extra_body).
   top_k: gen.topK.unwrap().nullish(),
   repetition_penalty: gen.repetitionPenalty.unwrap().nullish(),
+  loop_guard: gen.loopGuard.unwrap().nullish(),
+};
+
+export const ChatCompletionRequestSchema = z.object({
+  model: z.string().min(1).max(200).nullish(),
+  messages: z.array(MessageSchema).min(1).max(400),
+  max_completion_tokens: gen.maxNewTokens.unwrap().nullish(),
+  ...OpenAiSamplingFields,
   template: TemplateNameSchema.nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
@@ -111,16 +119,9 @@ export function toChatModelInput(body: ChatCompletionRequest, requestId: string,
 }
 
 /** OpenAI's sampling fields (and the vLLM-style extensions) as engine generation options. */
-export function generationOptionsOf(body: {
-  max_tokens?: number | null;
-  max_completion_tokens?: number | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  top_k?: number | null;
-  seed?: number | null;
-  repetition_penalty?: number | null;
-  stop?: string | string[] | null;
-}): GenerationOptions {
+export function generationOptionsOf(
+  body: Partial<z.infer<z.ZodObject<typeof OpenAiSamplingFields>>> & { max_completion_tokens?: number | null },
+): GenerationOptions {
   const generation: GenerationOptions = {};
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) generation.maxNewTokens = maxTokens;
@@ -129,6 +130,7 @@ export function generationOptionsOf(body: {
   if (body.top_k != null) generation.topK = body.top_k;
   if (body.seed != null) generation.seed = body.seed;
   if (body.repetition_penalty != null) generation.repetitionPenalty = body.repetition_penalty;
+  if (body.loop_guard != null) generation.loopGuard = body.loop_guard;
   if (body.stop != null) generation.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
   return generation;
 }
