@@ -11,6 +11,7 @@ import {
   type ConvertSummary,
 } from '../convert/convertModel.js';
 import { NBITS_BLOCK_SIZE } from '../convert/fastDecoderGraph.js';
+import { SHIPPED_FORMAT_TEXT } from '../convert/shippedFormat.js';
 import { convertGguf, isGgufSource } from '../convert/gguf/convertGguf.js';
 import { ggufToHf } from '../convert/gguf/ggufToHf.js';
 
@@ -33,7 +34,8 @@ const counts = (types: Record<string, number>) =>
     .map(([t, n]) => `${n} ${t}`)
     .join(', ');
 
-function describe(s: ConvertSummary, extra = ''): string {
+/** The one line a conversion reports on stdout (`aligner export` prints the same). */
+export function describeConversion(s: ConvertSummary, extra = ''): string {
   const err = s.dtype === 'fp32' ? '' : `, max weight error ${s.maxWeightError.toExponential(2)}`;
   return (
     `wrote ${s.modelType} ${s.layout} ${s.dtype} model to ${s.out}: ${(s.parameters / 1e6).toFixed(2)}M parameters, ` +
@@ -70,7 +72,11 @@ export function registerConvertCommand(program: Command): void {
       oneOf(TARGETS),
       'onnx',
     )
-    .option('--dtype <dtype>', `weights: ${CONVERT_DTYPES.join(', ')} (default fp32)`, oneOf(CONVERT_DTYPES))
+    .option(
+      '--dtype <dtype>',
+      `weights: ${CONVERT_DTYPES.join(', ')} (default fp32; the shipped model is ${SHIPPED_FORMAT_TEXT})`,
+      oneOf(CONVERT_DTYPES),
+    )
     .option(
       '--layout <layout>',
       'fast (engine-owned KV cache, contrib ops) or optimum (plain opset-17 Optimum export, fp32)',
@@ -95,9 +101,9 @@ export function registerConvertCommand(program: Command): void {
       if (isGgufSource(f.from)) {
         const s = await convertGguf(opts);
         for (const note of s.gguf.notes) log(`aligner: note: ${note}`);
-        process.stdout.write(describe(s, ` (from GGUF: ${counts(s.gguf.sourceTypes)})`));
+        process.stdout.write(describeConversion(s, ` (from GGUF: ${counts(s.gguf.sourceTypes)})`));
       } else {
-        process.stdout.write(describe(await convertModel(opts)));
+        process.stdout.write(describeConversion(await convertModel(opts)));
       }
     });
 }

@@ -6,6 +6,7 @@ import { registerServeCommand } from './serveCommand.js';
 import { registerTestModelCommand } from './testModelCommand.js';
 import { registerEvalCommand } from './evalCommand.js';
 import { registerConvertCommand } from './convertCommand.js';
+import { registerExportCommand } from './exportCommand.js';
 import { registerTrainCommands } from './trainCommands.js';
 import { registerExportDataCommand } from './exportDataCommand.js';
 
@@ -19,6 +20,7 @@ registerServeCommand(program);
 registerTestModelCommand(program);
 registerEvalCommand(program);
 registerConvertCommand(program);
+registerExportCommand(program);
 registerTrainCommands(program);
 registerExportDataCommand(program);
 

@@ -1,4 +1,4 @@
-// `aligner train`, `aligner export` and `aligner prepare-data`: thin launchers for the Python trainer
+// `aligner train` and `aligner prepare-data`: thin launchers for the Python trainer
 // (server/trainer, package aligner_trainer) in the project's venv. Arguments go through untouched, so
 // the Python side's --help is the reference; stdio is inherited (stdout: JSON-lines events, stderr:
 // human logs) and the exit code is the child's.
@@ -97,11 +97,6 @@ export function registerTrainCommands(program: Command): void {
     'train an Aligner on Q-A-C JSONL: --data FILE [--val FILE] --out RUNDIR [--preset tiny|small|base | --base DIR] ' +
       '[--model-type llama|gemma|qwen2] [--max-steps N] [--warmup-identity 0.2] [--resume] [--dry-run]; ' +
       'progress as JSON lines on stdout',
-  );
-  passThrough(
-    program,
-    'export',
-    'export a trained run to an ONNX model folder: --run RUNDIR --out MODELDIR [--dtype fp32|fp16|int8]',
   );
   passThrough(
     program,

@@ -24,8 +24,11 @@ export function trainArgs(c: TrainJobConfig, paths: JobPaths, resume: boolean): 
   return args;
 }
 
+/** `aligner export` (the converter): without a dtype the command's default, the shipped format, applies. */
 export function exportArgs(c: ExportJobConfig, runDir: string, paths: JobPaths): string[] {
-  return ['export', '--run', runDir, '--out', join(paths.dir, 'model'), ...(c.dtype ? ['--dtype', c.dtype] : [])];
+  const args = ['export', '--run', runDir, '--out', join(paths.dir, 'model'), '--progress-json'];
+  if (c.dtype) args.push('--dtype', c.dtype);
+  return args;
 }
 
 export function evalArgs(c: EvalJobConfig, modelDir: string, paths: JobPaths): string[] {

@@ -1,4 +1,4 @@
-"""python -m aligner_trainer {train,export,prepare-data} ..."""
+"""python -m aligner_trainer {train,prepare-data} ...  (exporting a run is `aligner export`, the TypeScript converter)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 # slower than with passive waiting. Set before torch loads; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-USAGE = "usage: python -m aligner_trainer {train,export,prepare-data} [options]  (each takes --help)"
+USAGE = "usage: python -m aligner_trainer {train,prepare-data} [options]  (each takes --help)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +21,6 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command == "train":
         from .train import main as run
-    elif command == "export":
-        from .export import main as run
     elif command == "prepare-data":
         from .prepare import main as run
     else:

@@ -1,5 +1,5 @@
-"""Greedy generation with onnxruntime over an exported model folder: the reference the TypeScript
-engine is compared with, and the export's own self-check."""
+"""Greedy generation with onnxruntime over an Optimum-layout model folder (torch_export.py's): the
+parity tests' onnxruntime side, and that export's own self-check."""
 
 from __future__ import annotations
 

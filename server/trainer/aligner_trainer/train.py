@@ -5,7 +5,7 @@ Run folder (--out):
   tokenizer/                the tokenizer (trained on the data when training from scratch)
   init/config.json          the model's config
   checkpoints/checkpoint-N  Trainer checkpoints (model, optimizer, scheduler, RNG, step)
-  final/                    the trained model: Hugging Face folder + aligner.json (input of `export`)
+  final/                    the trained model: Hugging Face folder + aligner.json (input of `aligner export`)
 """
 
 from __future__ import annotations

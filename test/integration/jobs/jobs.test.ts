@@ -1,6 +1,7 @@
 // Training, export and evaluation jobs driven over the real WebSocket protocol: a tiny training job
-// streams progress, is cancelled, resumed and finishes; its export is hot-loaded; an evaluation job
-// writes a summary with every judge, the LLM judge being this same server's OpenAI-compatible endpoint.
+// streams progress, is cancelled, resumed and finishes; its export (the converter, the shipped format)
+// is hot-loaded; an evaluation job writes a summary with every judge, the LLM judge being this same
+// server's OpenAI-compatible endpoint.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import {
   ModelsListRequest,
 } from '../../../server/protocol/index.js';
 import type { JobEvent, JobInfo } from '../../../server/protocol/index.js';
+import { SHIPPED_FORMAT } from '../../../server/convert/shippedFormat.js';
 import { testModel } from '../../helpers/testModels.js';
 import { factRows } from '../../helpers/factRows.js';
 
@@ -170,6 +172,17 @@ test(
     const models = await client.connection.sendRequest(ModelsListRequest);
     assert.ok(models.models.some((m) => m.id === 'tiny-trained'));
     assert.equal(models.defaultModel, 'tiny-trained');
+    // The converter wrote it: the fast layout, in the shipped format (the job named no dtype).
+    const exported = await client.connection.sendRequest(JobsGetRequest, { jobId: exp.id });
+    const modelDir = exported.job.artifacts.modelDir!;
+    const meta = JSON.parse(readFileSync(join(modelDir, 'aligner.json'), 'utf8'));
+    assert.deepEqual(
+      [meta.layout, meta.dtype, meta.quantization?.blockSize],
+      ['fast', SHIPPED_FORMAT.dtype, SHIPPED_FORMAT.blockSize],
+    );
+    assert.equal(meta.template, 'correction', "the run's template");
+    const result = exported.events.find((e) => e.event === 'done');
+    assert.deepEqual([result?.path, result?.layout, result?.dtype], [modelDir, 'fast', SHIPPED_FORMAT.dtype]);
   },
 );
 
