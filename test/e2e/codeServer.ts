@@ -1,18 +1,42 @@
 // Starts a real VS Code (code-server, installed by scripts/e2e-setup.sh) with the packaged .vsix
 // installed into a fresh, isolated profile. Everything it writes stays inside `runDir`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+
+/** The two VS Codes the e2e tier runs in: the newest code-server, and the oldest VS Code that
+ *  package.json's `engines.vscode` admits. */
+export type VsCodeTarget = 'newest' | 'oldest';
+
+/** The VS Code of this test process: ALIGNER_E2E_VSCODE (scripts/e2e-run.sh sets it for each pass). */
+export function vscodeTarget(): VsCodeTarget {
+  const v = process.env.ALIGNER_E2E_VSCODE ?? 'newest';
+  if (v !== 'newest' && v !== 'oldest') throw new Error(`ALIGNER_E2E_VSCODE must be newest or oldest, not ${v}`);
+  return v;
+}
 
 export interface E2eTools {
-  node24Dir: string;
+  target: VsCodeTarget;
   codeServer: string;
+  /** The bin folder of the Node that code-server runs on (put first on its PATH). */
+  nodeBin: string;
+  /** MAJOR.MINOR of the VS Code that this code-server must be: startCodeServer checks it. */
+  vscode: string;
   chromium: string;
 }
 
-/** Paths written by scripts/e2e-setup.sh into .e2e/env.sh. */
-export function loadTools(root: string): E2eTools {
+/** MAJOR.MINOR of the oldest VS Code that package.json's engines.vscode (`^1.100.0`) admits. */
+export function enginesMinimum(root: string): string {
+  const range = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { vscode: string } })
+    .engines.vscode;
+  const m = /^\^(\d+)\.(\d+)\.\d+$/.exec(range);
+  if (!m) throw new Error(`engines.vscode "${range}" is not ^MAJOR.MINOR.PATCH`);
+  return `${m[1]}.${m[2]}`;
+}
+
+/** Paths written by scripts/e2e-setup.sh into .e2e/env.sh, for the VS Code `target`. */
+export function loadTools(root: string, target: VsCodeTarget = vscodeTarget()): E2eTools {
   const envFile = join(root, '.e2e/env.sh');
   if (!existsSync(envFile)) throw new Error('the e2e tools are not installed: run scripts/e2e-setup.sh');
   const vars = Object.fromEntries(
@@ -22,7 +46,38 @@ export function loadTools(root: string): E2eTools {
       .filter((m): m is RegExpExecArray => !!m)
       .map((m) => [m[1], m[2]]),
   );
-  return { node24Dir: vars.E2E_NODE24_DIR!, codeServer: vars.E2E_CODE_SERVER!, chromium: vars.E2E_CHROMIUM! };
+  const suffix = target === 'oldest' ? '_OLDEST' : '';
+  const codeServer = vars[`E2E_CODE_SERVER${suffix}`];
+  if (!codeServer) throw new Error(`the ${target} VS Code is not installed: run scripts/e2e-setup.sh`);
+  const vscode = vars[`E2E_VSCODE${suffix}`]!;
+  // The oldest VS Code is the engines.vscode minimum: read here from package.json as well, so that a
+  // stale .e2e/ (installed before engines.vscode changed) fails instead of testing the wrong VS Code.
+  if (target === 'oldest' && vscode !== enginesMinimum(root))
+    throw new Error(
+      `.e2e holds VS Code ${vscode} as the oldest, engines.vscode asks for ${enginesMinimum(root)}: run scripts/e2e-setup.sh`,
+    );
+  return {
+    target,
+    codeServer,
+    nodeBin: vars[`E2E_CODE_SERVER${suffix}_NODE_BIN`]!,
+    vscode,
+    chromium: vars.E2E_CHROMIUM!,
+  };
+}
+
+/** The VS Code version inside a code-server install (its product.json, what the workbench reports). */
+export function installedVsCode(codeServerBin: string): { vscode: string; codeServer: string } {
+  // node_modules/.bin/code-server -> node_modules/code-server/out/node/entry.js
+  const pkg = dirname(dirname(dirname(realpathSync(codeServerBin))));
+  const product = JSON.parse(readFileSync(join(pkg, 'lib/vscode/product.json'), 'utf8')) as { version: string };
+  const own = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string };
+  return { vscode: product.version, codeServer: own.version };
+}
+
+/** Throws unless `version` (e.g. 1.100.3) is the MAJOR.MINOR that `tools` intends. */
+export function assertIntendedVsCode(tools: E2eTools, version: string, where: string): void {
+  if (version.split('.').slice(0, 2).join('.') !== tools.vscode)
+    throw new Error(`${where} is VS Code ${version}; the ${tools.target} VS Code of this run is ${tools.vscode}`);
 }
 
 export function freePort(): Promise<number> {
@@ -49,7 +104,7 @@ export function isolatedEnv(runDir: string, tools?: E2eTools): NodeJS.ProcessEnv
     XDG_DATA_HOME: join(home, '.local/share'),
     XDG_CACHE_HOME: join(home, '.cache'),
     TMPDIR: tmp,
-    ...(tools ? { PATH: `${tools.node24Dir}/bin:${process.env.PATH}` } : {}),
+    ...(tools ? { PATH: `${tools.nodeBin}:${process.env.PATH}` } : {}),
   };
 }
 
@@ -75,6 +130,9 @@ export const QUIET_WORKBENCH_SETTINGS: Record<string, unknown> = {
 
 export interface CodeServer {
   url: string;
+  /** The VS Code version of this code-server (its product.json), checked against `tools.vscode`. */
+  vscodeVersion: string;
+  codeServerVersion: string;
   workspace: string;
   userDataDir: string;
   logFile: string;
@@ -98,6 +156,8 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   const configFile = join(o.runDir, 'home/code-server.yaml');
   writeFileSync(configFile, 'auth: none\ncert: false\n');
   const common = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
+  const installed = installedVsCode(o.tools.codeServer);
+  assertIntendedVsCode(o.tools, installed.vscode, `${o.tools.codeServer}`);
 
   const install = spawnSync(o.tools.codeServer, [...common, '--install-extension', o.vsix, '--force'], {
     env,
@@ -140,6 +200,8 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   }
   return {
     url,
+    vscodeVersion: installed.vscode,
+    codeServerVersion: installed.codeServer,
     workspace: o.workspace,
     userDataDir,
     logFile,

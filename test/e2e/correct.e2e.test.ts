@@ -1,7 +1,8 @@
 // End to end, in a real VS Code (code-server) driven through headless Chromium, with the packaged
 // .vsix: the user's steps from the palette to the saved file. The expected text comes from the same
 // server asked directly over its protocol (greedy decoding), with the same hunk choices applied by
-// the project's hunk module. Run with `npm run test:e2e` (scripts/e2e-run.sh prepares everything).
+// the project's hunk module. Run with `npm run test:e2e` (scripts/e2e-run.sh prepares everything): it
+// runs this file in the newest VS Code and in the oldest one that engines.vscode admits.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,13 +12,22 @@ import { applyHunks, computeHunks, type RawHunk } from '../../extension/review/h
 import { describeHunk } from '../../extension/review/labels.js';
 import { inferQuestion, trimSpan } from '../../extension/questionInference.js';
 import { CORPUS } from '../../server/testmodel/corpus.js';
-import { QUIET_WORKBENCH_SETTINGS, findPids, loadTools, startCodeServer, type CodeServer } from './codeServer.js';
+import {
+  QUIET_WORKBENCH_SETTINGS,
+  findPids,
+  loadTools,
+  startCodeServer,
+  vscodeTarget,
+  type CodeServer,
+} from './codeServer.js';
 import { startDirectServer, type DirectServer } from './directServer.js';
 import { Workbench } from './workbench.js';
 
 const root = join(import.meta.dirname, '../..');
-const runRoot = join(root, '.e2e/runs', new Date().toISOString().replace(/[:.]/g, '-'));
-const shots = join(root, 'test-results');
+const target = vscodeTarget();
+const runRoot = join(root, '.e2e/runs', `${target}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+const shots = join(root, 'test-results', target); // one folder per VS Code
+const inVsCode = ` (${target} VS Code)`; // in the test names
 const model = process.env.ALIGNER_E2E_MODEL ?? join(root, '.e2e/models/tiny-llama');
 // A bigger (17M) random model for the kill test: it streams slowly enough (tens of tokens/s) that the
 // server can be killed mid-stream on any machine; the tiny one can finish 1500 tokens in a second.
@@ -77,7 +87,7 @@ before(() => {
   for (const m of [model, slowModel]) assert.ok(existsSync(join(m, 'config.json')), `no test model at ${m}`);
   mkdirSync(runRoot, { recursive: true });
   mkdirSync(shots, { recursive: true });
-  step(`vsix ${vsix}; model ${model}; run folder ${runRoot}`);
+  step(`${target} VS Code ${tools.vscode}; vsix ${vsix}; model ${model}; run folder ${runRoot}`);
 });
 
 after(() => {
@@ -95,8 +105,9 @@ async function withVsCode(
   mkdirSync(workspace, { recursive: true });
   writeFileSync(join(workspace, 'answer.md'), fileText);
   const cs = await startCodeServer({ tools, runDir, vsix, workspace, settings });
-  step(`${name}: code-server up at ${cs.url}`);
-  const wb = await Workbench.open(tools.chromium, runDir, cs.url, workspace, shots);
+  step(`${name}: code-server ${cs.codeServerVersion} up at ${cs.url}`);
+  const wb = await Workbench.openVsCode(tools, runDir, cs, shots);
+  step(`${name}: the workbench runs VS Code ${cs.vscodeVersion} (${target})`);
   try {
     await body(wb, cs);
   } catch (err) {
@@ -118,7 +129,7 @@ async function waitForFile(path: string, expected: string, timeoutMs = 10_000): 
   return disk;
 }
 
-test('correct a selection, accept one change, reject another, save', { timeout: 300_000 }, async () => {
+test(`correct a selection, accept one change, reject another, save${inVsCode}`, { timeout: 300_000 }, async () => {
   const { aligner, user } = scenarioSettings(model, 96);
   // A random-weight model writes noise: pick an answer whose correction splits into >= 2 hunks with
   // distinct labels, so that "accept one, reject another" is meaningful and their lenses unambiguous.
@@ -211,7 +222,7 @@ test('correct a selection, accept one change, reject another, save', { timeout: 
 });
 
 test(
-  'accept a correction of several changes, then one Undo restores the original text exactly',
+  `accept a correction of several changes, then one Undo restores the original text exactly${inVsCode}`,
   { timeout: 300_000 },
   async () => {
     const { aligner, user } = scenarioSettings(model, 96);
@@ -270,7 +281,7 @@ test(
 );
 
 test(
-  'the server dies mid-stream: the document is untouched, and the next correction works',
+  `the server dies mid-stream: the document is untouched, and the next correction works${inVsCode}`,
   { timeout: 300_000 },
   async () => {
     const MAX = 1600; // with the 17M model: several seconds of streaming, time to kill the server in the middle

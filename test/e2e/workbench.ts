@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, shortTempDir } from './chromiumLaunch.js';
-import { isolatedEnv } from './codeServer.js';
+import { assertIntendedVsCode, isolatedEnv, type CodeServer, type E2eTools } from './codeServer.js';
 
 export class Workbench {
   private constructor(
@@ -39,9 +39,38 @@ export class Workbench {
     return new Workbench(page, context, shotsDir, tmp);
   }
 
+  /** Opens the workbench of `cs` and checks, in its About dialog, that it runs the VS Code this run
+   *  intends (`tools.vscode`), the one in its code-server's product.json. */
+  static async openVsCode(tools: E2eTools, runDir: string, cs: CodeServer, shotsDir: string): Promise<Workbench> {
+    const wb = await Workbench.open(tools.chromium, runDir, cs.url, cs.workspace, shotsDir);
+    try {
+      const shown = await wb.aboutVersion();
+      if (shown !== cs.vscodeVersion)
+        throw new Error(`the workbench reports VS Code ${shown}, its code-server's product.json ${cs.vscodeVersion}`);
+      assertIntendedVsCode(tools, shown, 'the workbench');
+    } catch (err) {
+      await wb.close();
+      throw err;
+    }
+    return wb;
+  }
+
   async close(): Promise<void> {
     await this.context.close();
     rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  /** The VS Code version this workbench runs, as its Help: About dialog reports it (code-server writes
+   *  "Code: 1.100.3", VS Code "Version: 1.100.3"); the dialog is closed again. */
+  async aboutVersion(): Promise<string> {
+    await this.runCommand('Help: About');
+    const dialog = this.page.locator('.monaco-dialog-box', { hasText: /(Code|Version): \d/ }).first();
+    const detail = await dialog.locator('.dialog-message-detail').innerText({ timeout: 30_000 });
+    await dialog.locator('.monaco-button', { hasText: 'OK' }).first().click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    const m = /^Code: (\S+)$/m.exec(detail) ?? /^Version: (\S+)$/m.exec(detail);
+    if (!m) throw new Error(`no VS Code version in the About dialog: ${detail}`);
+    return m[1]!;
   }
 
   async screenshot(name: string): Promise<void> {
