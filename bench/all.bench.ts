@@ -4,6 +4,7 @@
 // transformers.js, speculation, WebSocket overhead, time to first token, memory. Prints a table per
 // section; writes bench/results/all.json and bench/results/bench.md.
 // Run: npm run bench [-- --quick] [-- --only 1,4,...] [-- --model DIR (section 5's model)]
+//   [-- --e2e-model HF_DIR (section 4 also on a trained Hugging Face folder, in every format)]
 //   [-- --out NAME: write results/NAME.json and NAME.md instead of all.json and bench.md, for partial runs]
 //   [-- --presets 17m,100m|none: section 1's random models (the default model is always measured)]
 // Sections 1-3 and 7b come from one measurement; 7a needs 4. The first run also writes and converts
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     model: { type: 'string' },
+    /** Section 4 on a trained Hugging Face folder too (converted to each format), before the presets. */
+    'e2e-model': { type: 'string' },
     out: { type: 'string' },
     presets: { type: 'string' },
   },
@@ -87,7 +90,12 @@ const QUICK: BenchSettings = {
   bandwidthReps: 3,
 };
 const presets = args.presets?.split(',').filter((p) => p && p !== 'none') as BenchSettings['models'] | undefined;
-const bench = new Bench({ ...(args.quick ? QUICK : FULL), ...(presets ? { models: presets } : {}) });
+const bench = new Bench({
+  ...(args.quick ? QUICK : FULL),
+  ...(presets ? { models: presets } : {}),
+  // A trained model for section 4 replaces its random presets: one measurement of what ships.
+  ...(args['e2e-model'] ? { e2eModels: [] } : {}),
+});
 const s = bench.settings;
 
 /** "AuthenticAMD family 25 model 17" from /proc/cpuinfo, since a VM's model name can be as short as "AMD EPYC". */
@@ -114,7 +122,7 @@ const bandwidthAtStart = needsBandwidth ? await bandwidthNow('start') : null;
 
 const decode = wants('1', '2', '3', '7') ? await runDecodeSection(bench) : null;
 if (decode) notePeak('1. decode');
-const e2e = wants('4', '7') ? await runE2eSection(bench) : null;
+const e2e = wants('4', '7') ? await runE2eSection(bench, args['e2e-model']) : null;
 if (e2e) notePeak('4. end to end');
 const speculation = wants('5') ? await runSpeculationSection(bench, args.model) : null;
 if (speculation) notePeak('5. speculation');

@@ -3,8 +3,9 @@
 import { spinningEnabled } from '../../server/engine/session.js';
 import type { Bench } from './context.js';
 import { agreement, openHost, promptCase, timedCorrect } from './correct.js';
+import { basename, resolve } from 'node:path';
+import { SHIPPED_FORMAT } from '../../server/convert/shippedFormat.js';
 import { ensureConverted, ensureModel } from './models.js';
-import type { PresetName } from './models.js';
 import { fmt, others } from './report.js';
 import type { Cell } from './report.js';
 import { runTransformers, transformersMissing } from './transformers.js';
@@ -41,14 +42,26 @@ function medianRun<T extends { totalMs: number }>(runs: T[]): T & { runsMs: numb
   return { ...sorted[(sorted.length - 1) >> 1]!, runsMs: runs.map((r) => r.totalMs) };
 }
 
-async function modelRows(bench: Bench, name: PresetName): Promise<E2eRow[]> {
+/**
+ * The runners' model folders: the Optimum fp32 folder (transformers.js and the engine read it) and the
+ * fast layout in each dtype, converted from `sourceDir` (a random preset, or a trained Hugging Face
+ * folder given with --e2e-model, converted to Optimum fp32 first).
+ */
+async function modelRows(
+  bench: Bench,
+  model: string,
+  sourceDir: string,
+  optimumDir: string,
+  blockSize?: number,
+): Promise<E2eRow[]> {
   const s = bench.settings;
-  const model = `llama-${name}`;
-  const src = await ensureModel(name, { maxPositions: 8192 });
+  const src = { dir: optimumDir };
   const c = promptCase(src.dir, s.e2ePromptTokens);
   const engines: { runner: string; dir: string }[] = [{ runner: 'engine, Optimum fp32', dir: src.dir }];
-  for (const dtype of ['fp32', 'int8', 'int4'] as const)
-    engines.push({ runner: `engine, fast ${dtype}`, dir: (await ensureConverted(src.dir, 'fast', dtype)).dir });
+  for (const dtype of ['fp32', 'int8', 'int4'] as const) {
+    const { dir } = await ensureConverted(sourceDir, 'fast', dtype, dtype === 'fp32' ? undefined : blockSize);
+    engines.push({ runner: `engine, fast ${dtype}`, dir });
+  }
   // Speculation off: this compares formats and implementations; section 5 measures speculation.
   const hosts = [];
   for (const e of engines)
@@ -109,9 +122,18 @@ async function modelRows(bench: Bench, name: PresetName): Promise<E2eRow[]> {
   return rows;
 }
 
-export async function runE2eSection(bench: Bench): Promise<E2eRow[]> {
+export async function runE2eSection(bench: Bench, trainedDir?: string): Promise<E2eRow[]> {
   const rows: E2eRow[] = [];
-  for (const name of bench.settings.e2eModels) rows.push(...(await modelRows(bench, name)));
+  if (trainedDir) {
+    const optimum = await ensureConverted(trainedDir, 'optimum', 'fp32');
+    // The quantized rows in the shipped model's block size, so "fast int8" is the shipped format.
+    const model = basename(resolve(trainedDir));
+    rows.push(...(await modelRows(bench, model, trainedDir, optimum.dir, SHIPPED_FORMAT.blockSize)));
+  }
+  for (const name of bench.settings.e2eModels) {
+    const src = await ensureModel(name, { maxPositions: 8192 });
+    rows.push(...(await modelRows(bench, `llama-${name}`, src.dir, src.dir)));
+  }
   return rows;
 }
 

@@ -69,18 +69,23 @@ export async function ensureConverted(
   sourceDir: string,
   layout: ConvertLayout,
   dtype: ConvertDtype,
+  /** int8 / int4 block size; the converter's default when absent. */
+  blockSize?: number,
 ): Promise<ConvertedModel> {
   const source = resolve(sourceDir);
   const tag = createHash('sha256').update(source).digest('hex').slice(0, 8);
-  const dir = join(MODEL_CACHE_DIR, `${basename(source)}-${tag}-${layout}-${dtype}`);
+  const dir = join(
+    MODEL_CACHE_DIR,
+    `${basename(source)}-${tag}-${layout}-${dtype}${blockSize ? `-b${blockSize}` : ''}`,
+  );
   // A bench model's stamp; for any other folder (e.g. a trained models/default), its weights' size and time.
   const stampPath = join(source, 'bench-stamp.json');
   const st = statSync(join(source, 'model.safetensors'));
   const sourceStamp = existsSync(stampPath) ? readFileSync(stampPath, 'utf8') : `${st.size}@${st.mtimeMs}`;
   const [written, writeMs] = await cached(
     dir,
-    JSON.stringify({ sourceStamp, layout, dtype, graph: FAST_GRAPH_REVISION }),
-    () => convertModel({ from: sourceDir, out: dir, layout, dtype }),
+    JSON.stringify({ sourceStamp, layout, dtype, blockSize, graph: FAST_GRAPH_REVISION }),
+    () => convertModel({ from: sourceDir, out: dir, layout, dtype, ...(blockSize ? { blockSize } : {}) }),
   );
   return { dir, layout, dtype, written, writeMs };
 }
