@@ -43,6 +43,7 @@ const ProxyBodySchema = z
         top_k: z.number().int().optional(),
         seed: z.number().int().optional(),
         repetition_penalty: z.number().optional(),
+        loop_guard: z.number().int().optional(),
       })
       .strict()
       .nullish(),
@@ -151,6 +152,7 @@ export function correctionInputFor(
     top_k: options.top_k,
     seed: options.seed,
     repetition_penalty: options.repetition_penalty,
+    loop_guard: options.loop_guard,
     template: options.template,
   });
   return toCorrectionInput(draft, requestId);
