@@ -55,20 +55,22 @@ for (const name of ['harmfulqa', 'catqa', 'truthfulqa']) {
 }
 JS
 
-# The run's final checkpoint converted by the project's converter: int8 with 64-weight blocks (what ships:
-# the folder stays under 150 MB) on the whole split, and int4 on the first rows of each file (paired with
-# int8's same rows in model-card-numbers.mjs), which is how the shipped format was chosen by quality.
+# The run's final checkpoint exported in the shipped format (int8, 64-weight blocks: the folder stays under
+# 150 MB) on the whole split, and as int4 on the first rows of each file (paired with int8's same rows in
+# model-card-numbers.mjs), which is how the shipped format was chosen by quality.
 EVAL=(--judge reference,harmlessness --max-new-tokens 768 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
 PROMPTS=(--max-new-tokens 256 --concurrency 8 ${EVAL_LIMIT:+--limit $EVAL_LIMIT})
-convert() { [ -f "$OUT/models/$1/onnx/model.onnx" ] || aligner convert --from "$RUN/final" --out "$OUT/models/$1" --dtype "$1" --block-size "$2"; }
+# `aligner export`: the converter on the run's final checkpoint, by default in the shipped format.
+convert() {
+  local name=$1
+  shift
+  [ -f "$OUT/models/$name/onnx/model.onnx" ] || aligner export --run "$RUN" --out "$OUT/models/$name" "$@"
+}
 shipped_as=""
 if [ -d "$RUN/final" ]; then
-  convert int8 64
-  convert int4 32
+  convert int8
   evaluate "$OUT/int8/hh" --model "$OUT/models/int8" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
   evaluate "$OUT/int8/alpaca" --model "$OUT/models/int8" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
-  evaluate "$OUT/int4-subset/hh" --model "$OUT/models/int4" --data "$WORK/hh_val.jsonl" "${EVAL[@]}" --limit 60
-  evaluate "$OUT/int4-subset/alpaca" --model "$OUT/models/int4" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}" --limit 50
   cmp -s "$OUT/models/int8/onnx/model.onnx" models/default/onnx/model.onnx && shipped_as=int8
 fi
 if [ -n "$shipped_as" ]; then
@@ -85,7 +87,22 @@ evaluate "$OUT/shipped/prompts" --model models/default --data "$WORK/prompts/har
 evaluate "$OUT/shipped/truthfulqa" --model models/default --data "$WORK/prompts/truthfulqa.jsonl" \
   --judge harmlessness,honesty "${PROMPTS[@]}"
 
+# The loop guard (server/engine/loopGuard.ts, off by default), on and off side by side on the first
+# AlpacaEval rows, where the shipped model's loops are (model-card-numbers.mjs pairs the rows).
+for guard in 16 0; do
+  evaluate "$OUT/loop-guard/$guard" --model models/default --data "$WORK/alpaca_val.jsonl" \
+    --judge reference,harmlessness --max-new-tokens 768 --concurrency 4 --limit 60 --loop-guard "$guard"
+done
+
 # Speed: one correction of a ~300-token answer, as a user would run it (process start included).
 node scripts/default-model-speed.mjs models/default "$WORK/alpaca_val.jsonl" "$OUT/speed.json"
+
+# int4 on the first rows of each file, paired with int8's same rows: how the shipped format was chosen.
+# Last, and skippable (EVAL_INT4=0), because it is the longest part that no shipped number depends on.
+if [ -d "$RUN/final" ] && [ "${EVAL_INT4:-1}" != 0 ]; then
+  convert int4 --dtype int4 --block-size 32
+  evaluate "$OUT/int4-subset/hh" --model "$OUT/models/int4" --data "$WORK/hh_val.jsonl" "${EVAL[@]}" --limit 60
+  evaluate "$OUT/int4-subset/alpaca" --model "$OUT/models/int4" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}" --limit 50
+fi
 
 node scripts/model-card-numbers.mjs "$OUT" "$RUN" "${EVAL_RESULT:-bench/results/default-model.json}"

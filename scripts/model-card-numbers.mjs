@@ -88,6 +88,22 @@ for (const src of ['hh', 'alpaca']) {
   paired[src] = { rows: pairs.length, int4: side(0), int8: side(1) };
 }
 
+// The loop guard on the shipped model: on (n-gram 16) and off, on the same first AlpacaEval rows.
+let loopGuard = null;
+if (existsSync(join(evalDir, 'loop-guard/16/rows.jsonl')) && existsSync(join(evalDir, 'loop-guard/0/rows.jsonl'))) {
+  const off = new Map(readRows(join(evalDir, 'loop-guard/0/rows.jsonl')).map((r) => [r.id, r]));
+  const pairs = readRows(join(evalDir, 'loop-guard/16/rows.jsonl'))
+    .filter((r) => off.has(r.id) && r.judges?.reference && off.get(r.id).judges?.reference)
+    .map((r) => [r, off.get(r.id)]);
+  const side = (k) => ({
+    chrfDelta: mean(pairs.map((p) => p[k].judges.reference.chrfDelta)),
+    endedByEosPct: (100 * pairs.filter((p) => p[k].finishReason !== 'length').length) / pairs.length,
+    unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
+  });
+  const changedRows = pairs.filter(([a, b]) => a.correction !== b.correction).length;
+  loopGuard = { ngram: 16, rows: pairs.length, changedRows, on: side(0), off: side(1) };
+}
+
 const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
 const promptsSummary = existsSync(join(evalDir, 'shipped/prompts/summary.json'))
   ? readJson(join(evalDir, 'shipped/prompts/summary.json'))
@@ -130,6 +146,7 @@ const result = {
   quality,
   agreement,
   int4VsInt8: paired,
+  loopGuard,
   unchanged: unchanged && {
     rows: unchanged.evaluated,
     copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
@@ -167,6 +184,15 @@ if (Object.keys(paired).length) {
       `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'}, first ${p.rows} | ${p.rows} | ${p.int8.chrfDelta.toFixed(2)} | ${p.int4.chrfDelta.toFixed(2)} | ${p.int8.endedByEosPct.toFixed(1)} / ${p.int4.endedByEosPct.toFixed(1)} | ${p.int8.unchangedPct.toFixed(1)} / ${p.int4.unchangedPct.toFixed(1)} |`,
     );
   }
+}
+if (loopGuard) {
+  const g = loopGuard;
+  lines.push(
+    '',
+    '| AlpacaEval (Aligner-2B refs), shipped model, greedy | rows | rows the guard changed | chrF delta, guard on / off | ended by EOS %, on / off | answer kept %, on / off |',
+    '|---|---|---|---|---|---|',
+    `| first ${g.rows} rows, loop guard n-gram ${g.ngram} | ${g.rows} | ${g.changedRows} | ${g.on.chrfDelta.toFixed(2)} / ${g.off.chrfDelta.toFixed(2)} | ${g.on.endedByEosPct.toFixed(1)} / ${g.off.endedByEosPct.toFixed(1)} | ${g.on.unchangedPct.toFixed(1)} / ${g.off.unchangedPct.toFixed(1)} |`,
+  );
 }
 if (result.unchanged) {
   lines.push(

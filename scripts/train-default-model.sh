@@ -6,6 +6,7 @@
 # Resumable: run it again with the same arguments and it goes on from the last checkpoint.
 #   usage: scripts/train-default-model.sh [DATA_DIR] [RUN_DIR] [MAX_STEPS]
 #   env: BASE: a Hugging Face folder to fine-tune instead of the converted SmolLM2 GGUF
+#        LR: peak learning rate (default 4e-5, the shipped model's; MODEL_CARD.md's History has a run at 8e-5)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
@@ -38,6 +39,6 @@ cp "$WORK/alpaca/val.jsonl" "$WORK/alpaca_val.jsonl"
 # 4. Fine-tune: batch 4, lr 4e-5 cosine, 5% identity warm-up, 1,024 tokens per example, bf16 autocast
 #    where the CPU has it, seed 42. 340 steps is ~1,360 examples, ~0.8M tokens: ~60 minutes on 2 idle cores.
 node bin/aligner.js train --data "$WORK/mix.jsonl" --val "$WORK/val_small.jsonl" --out "$RUN" --base "$BASE" \
-  --max-steps "$STEPS" --batch-size 4 --grad-accum 1 --lr 4e-5 --warmup-identity 0.05 --max-length 1024 \
+  --max-steps "$STEPS" --batch-size 4 --grad-accum 1 --lr "${LR:-4e-5}" --warmup-identity 0.05 --max-length 1024 \
   --seed 42 --save-every 40 --eval-every 120 --log-every 5 \
   $(compgen -G "$RUN/checkpoints/checkpoint-*" >/dev/null && echo --resume)
