@@ -1,7 +1,8 @@
 // One ONNX decoder session in the project's fast layout (written by `aligner convert --layout fast`):
 //   inputs  input_ids [B,S] i64, position_ids [B,S] i64, past_bias [B,1,1,C] f32,
-//           past_key_values.{i}.key/value [B,Hkv,C,D] f32 — read-only, owned by the engine, zero-copy
-//   outputs logits [B,S,V] f32, new.{i}.key/value [B,Hkv,S,D] f32 — only the new tokens' keys/values
+//           past_key_values.{i}.key/value [B,Hkv,C,D] f32 — read-only, owned by the engine, zero-copy,
+//           logits_start [1] i64 (graph revision 4 on; older fast graphs return every position's logits)
+//   outputs logits [B,S-logits_start,V] f32, new.{i}.key/value [B,Hkv,S,D] f32 — only the new tokens' K/V
 import * as ort from 'onnxruntime-node';
 import type { ModelSpec } from './modelFolder.js';
 import { createSession } from './session.js';
@@ -20,21 +21,30 @@ export interface FastStepInput {
   /** per layer, each [batch, kvHeads, capacity, headDim] (views of the engine's buffers) */
   pastKeys: Float32Array[];
   pastValues: Float32Array[];
+  /** First new token whose logits are wanted (default 0: all); a graph without logits_start gives all. */
+  logitsStart?: number;
 }
 
 export interface FastStepOutput {
-  /** [batch, seq, vocab] */
+  /** [batch, seq - logitsStart, vocab] */
   logits: Float32Array;
+  /** The first new token that `logits` covers: the asked logitsStart, or 0 where the graph has no such input. */
+  logitsStart: number;
   /** per layer, [batch, kvHeads, seq, headDim] */
   newKeys: Float32Array[];
   newValues: Float32Array[];
 }
 
 export class FastDecoder {
+  /** Whether the graph takes logits_start (converted by FAST_GRAPH_REVISION 4 or later). */
+  readonly slicesLogits: boolean;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly spec: ModelSpec,
-  ) {}
+  ) {
+    this.slicesLogits = session.inputNames.includes('logits_start');
+  }
 
   static async open(spec: ModelSpec, opts: SessionOptions): Promise<FastDecoder> {
     return FastDecoder.fromSession(await createSession(spec.onnxPath, opts), spec);
@@ -64,6 +74,8 @@ export class FastDecoder {
       position_ids: new ort.Tensor('int64', input.positionIds, [batch, seq]),
       past_bias: new ort.Tensor('float32', input.pastBias, [batch, 1, 1, capacity]),
     };
+    const logitsStart = this.slicesLogits ? Math.min(Math.max(input.logitsStart ?? 0, 0), seq - 1) : 0;
+    if (this.slicesLogits) feeds.logits_start = new ort.Tensor('int64', BigInt64Array.of(BigInt(logitsStart)), [1]);
     for (let i = 0; i < this.spec.layers; i++) {
       feeds[`past_key_values.${i}.key`] = new ort.Tensor(
         'float32',
@@ -83,7 +95,7 @@ export class FastDecoder {
       newKeys.push(out[`new.${i}.key`]!.data as Float32Array);
       newValues.push(out[`new.${i}.value`]!.data as Float32Array);
     }
-    return { logits: out.logits!.data as Float32Array, newKeys, newValues };
+    return { logits: out.logits!.data as Float32Array, logitsStart, newKeys, newValues };
   }
 
   close(): Promise<void> {

@@ -195,12 +195,13 @@ export class Scheduler {
       const vocab = this.backend.vocabSize;
       const start = job.next;
       const part = job.ids.slice(start, start + this.chunk);
-      const logits = await this.backend.extend(slot, part);
-      // Position j predicts token start + j + 1.
-      for (let j = 0; j < part.length; j++) {
+      // Position j predicts token start + j + 1: only those from job.from on count.
+      const logits = await this.backend.extend(slot, part, Math.max(0, job.from - start - 1));
+      const skipped = part.length - logits.length / vocab;
+      for (let j = skipped; j < part.length; j++) {
         const target = start + j + 1;
         if (target < job.from || target >= job.ids.length) continue;
-        const row = logits.subarray(j * vocab, (j + 1) * vocab);
+        const row = logits.subarray((j - skipped) * vocab, (j - skipped + 1) * vocab);
         let max = -Infinity;
         for (let v = 0; v < vocab; v++) if (row[v]! > max) max = row[v]!;
         let sum = 0;
@@ -289,14 +290,14 @@ export class Scheduler {
     }
     const t0 = performance.now();
     const ids = seq.promptIds.slice(seq.prefilled, seq.prefilled + this.chunk);
-    const logits = await this.backend.extend(seq.slot, ids);
+    const logits = await this.backend.extend(seq.slot, ids, ids.length - 1);
     seq.prefilled += ids.length;
     seq.prefillMs += performance.now() - t0;
     if (seq.prefilled < seq.promptIds.length) return;
     this.prefilling = null;
     if (seq.cancelled) return this.finish(seq, 'cancelled');
     const vocab = this.backend.vocabSize;
-    const last = logits.slice((ids.length - 1) * vocab, ids.length * vocab);
+    const last = logits.slice(logits.length - vocab);
     if (!this.accept(seq, last)) this.joining.push(seq);
   }
 

@@ -14,8 +14,12 @@ export interface KvBackend {
   /** Whether decode() takes more than one token per row (speculative verification) and truncate() works. */
   readonly multiToken: boolean;
   createSlot(): CacheSlot;
-  /** Feeds `ids` for a sequence outside the decode batch; returns logits [ids.length, vocab]. */
-  extend(slot: CacheSlot, ids: number[]): Promise<Float32Array>;
+  /**
+   * Feeds `ids` for a sequence outside the decode batch; returns the logits of its last n positions,
+   * [n, vocab], where n >= ids.length - logitsFrom: a prefill needs only its last token's, and a
+   * backend whose graph can skip the output layer elsewhere returns just those (others return all).
+   */
+  extend(slot: CacheSlot, ids: number[], logitsFrom?: number): Promise<Float32Array>;
   /** Makes the decode batch exactly `slots`, in this order: new slots join, absent ones leave it. */
   setBatch(slots: CacheSlot[]): void;
   /** Feeds tokens[r] (the same count for every row) to batch row r; returns logits [rows, count, vocab]. */

@@ -37,11 +37,14 @@ export class FastBackend implements KvBackend {
     return { id: this.nextId++, length: 0, own: null, row: -1 } as FastSlot;
   }
 
-  async extend(s: CacheSlot, ids: number[]): Promise<Float32Array> {
+  async extend(s: CacheSlot, ids: number[], logitsFrom = 0): Promise<Float32Array> {
     const slot = s as FastSlot;
     if (slot.row !== -1) throw new Error(`slot ${slot.id} is in the batch; use decode()`);
     const own = (slot.own ??= new KvBuffer(this.decoder.spec));
-    own.ensure(1, slot.length + ids.length, [slot.length]);
+    // The call reads the past only: sized for it, the buffer holds no masked slots for this chunk's own
+    // positions, which the graph would score and soften for nothing (attention work scales with the
+    // capacity; a first chunk runs with capacity 0). Room for them is made after, to write them.
+    own.ensure(1, slot.length, [slot.length]);
     const start = slot.length;
     const out = await this.decoder.step({
       batch: 1,
@@ -51,7 +54,9 @@ export class FastBackend implements KvBackend {
       capacity: own.capacity,
       pastKeys: own.keys,
       pastValues: own.values,
+      logitsStart: logitsFrom,
     });
+    own.ensure(1, start + ids.length, [start]);
     own.writeNew(out.newKeys, out.newValues, 0, ids.length, 0, start);
     slot.length += ids.length;
     return out.logits;

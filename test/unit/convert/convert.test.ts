@@ -96,6 +96,7 @@ for (const type of TYPES) {
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 9]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(i))), [1, 9]),
         past_bias: new ort.Tensor('float32', new Float32Array(0), [1, 1, 1, 0]),
+        logits_start: new ort.Tensor('int64', BigInt64Array.of(0n), [1]),
       };
       for (let i = 0; i < d.layers; i++)
         for (const kind of ['key', 'value'])
@@ -110,6 +111,18 @@ for (const type of TYPES) {
       const logits = out.logits.data as Float32Array;
       ref.forEach((l, s) => assert.ok(maxAbsDiff(l, logits.subarray(s * d.vocab, (s + 1) * d.vocab)) <= 1e-5));
       assert.deepEqual(out['new.0.key'].dims, [1, d.kvHeads, 9, d.headDim]);
+    });
+
+    it('fast, every dtype: logits_start returns the last positions only, equal to the full call', async () => {
+      const ids = prompt(d.vocab).slice(0, 12);
+      for (const dtype of DTYPES) {
+        const full = (await (await FastRunner.open(sessions[dtype], d, 1, 32)).step([ids]))[0];
+        for (const start of [ids.length - 1, 5]) {
+          const part = (await (await FastRunner.open(sessions[dtype], d, 1, 32)).step([ids], start))[0];
+          assert.equal(part.length, ids.length - start, `${dtype}: positions from ${start}`);
+          part.forEach((l, j) => assert.ok(maxAbsDiff(l, full[start + j]) <= 1e-5, `${dtype}: position ${start + j}`));
+        }
+      }
     });
 
     it('fast fp32: a 2-row batch of different lengths gives each row its logits alone', async () => {

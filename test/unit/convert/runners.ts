@@ -99,9 +99,9 @@ export class FastRunner {
 
   /**
    * One call with each row's new tokens (rows may differ in length, even be empty: they are right-
-   * padded). Returns per row the logits of its real tokens.
+   * padded). Returns per row the logits of its real tokens from `logitsStart` on.
    */
-  async step(rows: number[][]): Promise<Float32Array[][]> {
+  async step(rows: number[][], logitsStart = 0): Promise<Float32Array[][]> {
     const { batch: B, capacity: C, d } = this;
     const S = Math.max(...rows.map((r) => r.length));
     const ids: number[] = [];
@@ -121,7 +121,9 @@ export class FastRunner {
       capacity: C,
       pastKeys: this.keys,
       pastValues: this.values,
+      logitsStart,
     });
+    if (out.logitsStart !== logitsStart) throw new Error(`asked logits from ${logitsStart}, got ${out.logitsStart}`);
     // copy each row's real new K/V into the buffers at its length
     const D = d.headDim;
     for (let i = 0; i < d.layers; i++) {
@@ -142,7 +144,11 @@ export class FastRunner {
     }
     for (let b = 0; b < B; b++) this.lengths[b] += rows[b].length;
     const V = d.vocab;
-    return rows.map((r, b) => r.map((_, s) => out.logits.slice((b * S + s) * V, (b * S + s + 1) * V)));
+    const n = S - logitsStart;
+    if (out.logits.length !== B * n * V) throw new Error(`logits has ${out.logits.length} values, not ${B}x${n}x${V}`);
+    return rows.map((r, b) =>
+      r.slice(logitsStart).map((_, j) => out.logits.slice((b * n + j) * V, (b * n + j + 1) * V)),
+    );
   }
 }
 

@@ -19,6 +19,8 @@ export class FakeBackend implements KvBackend {
   readonly calls: string[] = [];
   readonly batchSizes: number[] = [];
   readonly released: number[] = [];
+  /** Rows of logits each extend() returned, per slot. */
+  readonly logitsAsked: { slot: number; rows: number }[] = [];
   private nextId = 1;
   private batch: CacheSlot[] = [];
 
@@ -32,10 +34,13 @@ export class FakeBackend implements KvBackend {
     fed.forEach((t, r) => this.next(t, out.subarray(r * VOCAB, (r + 1) * VOCAB)));
     return out;
   }
-  async extend(slot: CacheSlot, ids: number[]): Promise<Float32Array> {
+  async extend(slot: CacheSlot, ids: number[], logitsFrom = 0): Promise<Float32Array> {
     this.calls.push(`extend:${slot.id}:${ids.length}`);
     slot.length += ids.length;
-    return this.logits(ids);
+    // Like a fast graph with logits_start: the positions asked for, at least the last one.
+    const rows = ids.slice(Math.min(logitsFrom, ids.length - 1));
+    this.logitsAsked.push({ slot: slot.id, rows: rows.length });
+    return this.logits(rows);
   }
   setBatch(slots: CacheSlot[]): void {
     this.batch = slots;

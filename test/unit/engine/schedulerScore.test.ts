@@ -43,3 +43,40 @@ test('a long score request is scored one chunk per step, between decode steps', 
   const r = await decoding.result;
   assert.equal(r.tokenIds.length, 60);
 });
+
+test('a score asks the backend for the logits it needs only, and sums the right positions', async () => {
+  // Logits depend on the fed token, so a position read at the wrong offset changes the sum.
+  const next = (fed: number, row: Float32Array) => {
+    row[(fed + 1) % 8] = 3;
+    row[(fed * 3) % 8] += 1.5;
+  };
+  const backend = new FakeBackend(next);
+  const scheduler = new Scheduler(backend, {
+    maxBatch: 4,
+    maxQueue: 4,
+    prefillChunk: 8,
+    decode: () => '',
+    eosTokenIds: [EOS],
+    contextLength: 4096,
+    speculationMaxBatch: 0,
+  });
+  const ids = Array.from({ length: 30 }, (_, i) => (i * 5 + 2) % 7);
+  const from = 13; // inside the second chunk: its first positions and the whole first chunk are skipped
+  let expected = 0;
+  for (let t = from; t < ids.length; t++) {
+    const row = new Float32Array(8);
+    next(ids[t - 1]!, row);
+    const max = Math.max(...row);
+    const logSum = Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    expected += row[ids[t]!]! - max - logSum;
+  }
+  const scored = await scheduler.score(ids, from);
+  assert.equal(scored.tokens, ids.length - from);
+  assert.ok(Math.abs(scored.logprob - expected) < 1e-4, `${scored.logprob} vs ${expected}`);
+  const asked = backend.logitsAsked.filter((a) => a.slot === 1);
+  assert.deepEqual(
+    asked.map((a) => a.rows),
+    [1, 4, 8, 6],
+    'chunk 1: none needed (the last row comes anyway), chunk 2: positions 12-15, then all',
+  );
+});
