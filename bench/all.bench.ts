@@ -41,6 +41,9 @@ const { values: args } = parseArgs({
     'e2e-model': { type: 'string' },
     out: { type: 'string' },
     presets: { type: 'string' },
+    /** Section 4's rounds and new tokens (e.g. many short rounds for a steadier TTFT). */
+    'e2e-rounds': { type: 'string' },
+    'e2e-new-tokens': { type: 'string' },
   },
 });
 const only = new Set((args.only ?? '1,2,3,4,5,6,7').split(',').map((x) => x.trim()));
@@ -89,12 +92,19 @@ const QUICK: BenchSettings = {
   bandwidthMiB: 128,
   bandwidthReps: 3,
 };
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive integer, not ${text}`);
+  return n;
+}
 const presets = args.presets?.split(',').filter((p) => p && p !== 'none') as BenchSettings['models'] | undefined;
 const bench = new Bench({
   ...(args.quick ? QUICK : FULL),
   ...(presets ? { models: presets } : {}),
   // A trained model for section 4 replaces its random presets: one measurement of what ships.
   ...(args['e2e-model'] ? { e2eModels: [] } : {}),
+  ...(args['e2e-rounds'] ? { e2eRounds: positiveInt(args['e2e-rounds'], '--e2e-rounds') } : {}),
+  ...(args['e2e-new-tokens'] ? { e2eNewTokens: positiveInt(args['e2e-new-tokens'], '--e2e-new-tokens') } : {}),
 });
 const s = bench.settings;
 
