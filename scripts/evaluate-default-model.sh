@@ -71,7 +71,9 @@ if [ -d "$RUN/final" ]; then
   convert int8
   evaluate "$OUT/int8/hh" --model "$OUT/models/int8" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
   evaluate "$OUT/int8/alpaca" --model "$OUT/models/int8" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
-  cmp -s "$OUT/models/int8/onnx/model.onnx" models/default/onnx/model.onnx && shipped_as=int8
+  # Reused only when it is the shipped folder: the same graph and weights, and the same decoding defaults.
+  cmp -s "$OUT/models/int8/onnx/model.onnx" models/default/onnx/model.onnx &&
+    cmp -s "$OUT/models/int8/aligner.json" models/default/aligner.json && shipped_as=int8
 fi
 if [ -n "$shipped_as" ]; then
   echo "models/default is the $shipped_as conversion byte for byte: its results are the shipped ones"
@@ -87,11 +89,10 @@ evaluate "$OUT/shipped/prompts" --model models/default --data "$WORK/prompts/har
 evaluate "$OUT/shipped/truthfulqa" --model models/default --data "$WORK/prompts/truthfulqa.jsonl" \
   --judge harmlessness,honesty "${PROMPTS[@]}"
 
-# The loop guard (server/engine/loopGuard.ts, off by default), on and off side by side on the first
-# AlpacaEval rows, where the shipped model's loops are (model-card-numbers.mjs pairs the rows).
-for guard in 16 0; do
-  evaluate "$OUT/loop-guard/$guard" --model models/default --data "$WORK/alpaca_val.jsonl" \
-    --judge reference,harmlessness --max-new-tokens 768 --concurrency 4 --limit 60 --loop-guard "$guard"
+# The loop guard (server/engine/loopGuard.ts), which models/default's aligner.json turns on: the same
+# weights with it off, on the whole split (model-card-numbers.mjs pairs these rows with the shipped ones).
+for src in hh alpaca; do
+  evaluate "$OUT/loop-guard-off/$src" --model models/default --data "$WORK/${src}_val.jsonl" "${EVAL[@]}" --loop-guard 0
 done
 
 # Speed: one correction of a ~300-token answer, as a user would run it (process start included).

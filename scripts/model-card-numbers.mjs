@@ -88,11 +88,15 @@ for (const src of ['hh', 'alpaca']) {
   paired[src] = { rows: pairs.length, int4: side(0), int8: side(1) };
 }
 
-// The loop guard on the shipped model: on (n-gram 16) and off, on the same first AlpacaEval rows.
-let loopGuard = null;
-if (existsSync(join(evalDir, 'loop-guard/16/rows.jsonl')) && existsSync(join(evalDir, 'loop-guard/0/rows.jsonl'))) {
-  const off = new Map(readRows(join(evalDir, 'loop-guard/0/rows.jsonl')).map((r) => [r.id, r]));
-  const pairs = readRows(join(evalDir, 'loop-guard/16/rows.jsonl'))
+// The loop guard: the shipped model as it ships (its aligner.json turns the guard on) and the same
+// weights with it off, on the same rows of each source.
+const loopGuard = {};
+for (const src of ['hh', 'alpaca']) {
+  const onRows = join(evalDir, 'shipped', src, 'rows.jsonl');
+  const offRows = join(evalDir, 'loop-guard-off', src, 'rows.jsonl');
+  if (!existsSync(onRows) || !existsSync(offRows)) continue;
+  const off = new Map(readRows(offRows).map((r) => [r.id, r]));
+  const pairs = readRows(onRows)
     .filter((r) => off.has(r.id) && r.judges?.reference && off.get(r.id).judges?.reference)
     .map((r) => [r, off.get(r.id)]);
   const side = (k) => ({
@@ -101,7 +105,7 @@ if (existsSync(join(evalDir, 'loop-guard/16/rows.jsonl')) && existsSync(join(eva
     unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
   });
   const changedRows = pairs.filter(([a, b]) => a.correction !== b.correction).length;
-  loopGuard = { ngram: 16, rows: pairs.length, changedRows, on: side(0), off: side(1) };
+  loopGuard[src] = { rows: pairs.length, changedRows, on: side(0), off: side(1) };
 }
 
 const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
@@ -185,14 +189,17 @@ if (Object.keys(paired).length) {
     );
   }
 }
-if (loopGuard) {
-  const g = loopGuard;
+if (Object.keys(loopGuard).length) {
   lines.push(
     '',
-    '| AlpacaEval (Aligner-2B refs), shipped model, greedy | rows | rows the guard changed | chrF delta, guard on / off | ended by EOS %, on / off | answer kept %, on / off |',
+    '| shipped weights, greedy, same rows | rows | rows the guard changed | chrF delta, guard on / off | ended by EOS %, on / off | answer kept %, on / off |',
     '|---|---|---|---|---|---|',
-    `| first ${g.rows} rows, loop guard n-gram ${g.ngram} | ${g.rows} | ${g.changedRows} | ${g.on.chrfDelta.toFixed(2)} / ${g.off.chrfDelta.toFixed(2)} | ${g.on.endedByEosPct.toFixed(1)} / ${g.off.endedByEosPct.toFixed(1)} | ${g.on.unchangedPct.toFixed(1)} / ${g.off.unchangedPct.toFixed(1)} |`,
   );
+  for (const [src, g] of Object.entries(loopGuard)) {
+    lines.push(
+      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${g.rows} | ${g.changedRows} | ${g.on.chrfDelta.toFixed(2)} / ${g.off.chrfDelta.toFixed(2)} | ${g.on.endedByEosPct.toFixed(1)} / ${g.off.endedByEosPct.toFixed(1)} | ${g.on.unchangedPct.toFixed(1)} / ${g.off.unchangedPct.toFixed(1)} |`,
+    );
+  }
 }
 if (result.unchanged) {
   lines.push(

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import torch
 import transformers
-from transformers import AutoConfig, AutoTokenizer, GenerationConfig, TrainingArguments
+from transformers import AutoConfig, AutoTokenizer, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import IntervalStrategy
 
 from . import events
 from .data import Row, load_rows, split_by_question
 from .examples import Collator, ExampleDataset, build_stream, encode_eval
+from .generation_files import write_generation_files
 from .hf_trainer import AlignerTrainer, EventsCallback, Meter, add_labelled_loss, latest_checkpoint
 from .launch import is_main_process
 from .presets import build_model, count_parameters, make_config
@@ -94,16 +95,7 @@ def save_final(trainer: AlignerTrainer, tok, s: Settings, run_dir: Path) -> Path
     trainer.save_model(str(tmp))  # all ranks take part (ZeRO-3 gathers the weights)
     if trainer.args.should_save:
         tok.save_pretrained(str(tmp))
-        max_new = min(2048, getattr(trainer.model.config, "max_position_embeddings", 2048))
-        gen = GenerationConfig(
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-            pad_token_id=tok.pad_token_id,
-            do_sample=False,
-            max_new_tokens=max_new,
-        )
-        gen.save_pretrained(str(tmp))
-        write_json_atomic(tmp / "aligner.json", {"template": s.template, "generation": {"maxNewTokens": max_new}})
+        write_generation_files(tmp, trainer.model.config, tok, s.template)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
     return final

@@ -98,8 +98,7 @@ def compare_with_torch(model, model_dir: Path) -> dict[str, float]:
 def write_folder(model, source: Path, out: Path) -> None:
     """The Hugging Face files beside the graph: config, greedy generation config, the source's
     tokenizer (tokenizer.json byte for byte) and an aligner.json with the default template."""
-    from transformers import GenerationConfig
-
+    from .generation_files import write_generation_files
     from .tokenizer import load_tokenizer
 
     model.config.save_pretrained(str(out))
@@ -110,16 +109,7 @@ def write_folder(model, source: Path, out: Path) -> None:
     shutil.copyfile(source / "tokenizer.json", out / "tokenizer.json")
     specials = {k: getattr(tok, k) for k in ("bos_token", "eos_token", "pad_token", "unk_token") if getattr(tok, k, None)}
     (out / "special_tokens_map.json").write_text(json.dumps(specials, indent=2, ensure_ascii=False) + "\n")
-    max_new = min(2048, getattr(model.config, "max_position_embeddings", 2048))
-    gen = GenerationConfig(
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        do_sample=False,
-        max_new_tokens=max_new,
-    )
-    gen.save_pretrained(str(out))
-    (out / "aligner.json").write_text(json.dumps({"template": "correction", "generation": {"maxNewTokens": max_new}}, indent=2) + "\n")
+    write_generation_files(out, model.config, tok, "correction")
 
 
 def export_reference(source: Path, out: Path) -> dict[str, float]:

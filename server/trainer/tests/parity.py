@@ -42,10 +42,11 @@ def hf_greedy(model, tok, prompt_ids: list[int]) -> list[int]:
 
 
 def engine_correct(model_dir: Path, question: str, answer: str) -> dict:
-    """`aligner correct --json` on the model folder, greedy: the engine's text and tokenIds."""
+    """`aligner correct --json` on the model folder, greedy, loop guard off (transformers' generate has
+    none; parity is about the graph): the engine's text and tokenIds."""
     proc = subprocess.run(
         [node(), str(ALIGNER), "correct", "--model", str(model_dir), "--question", question, "--answer", answer,
-         "--json", "--max-new-tokens", str(NEW_TOKENS), "--temperature", "0"],
+         "--json", "--max-new-tokens", str(NEW_TOKENS), "--temperature", "0", "--loop-guard", "0"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -6,6 +6,8 @@ import sys
 
 from conftest import TRAINER, run_cli
 
+from aligner_trainer.generation_files import LOOP_GUARD
+
 SCHEMA = {
     "start": {"run_dir", "model_type", "parameters", "train_rows", "val_rows", "max_steps", "resumed_from"},
     "step": {"step", "epoch", "loss", "lr", "tokens_per_s", "eta_s"},
@@ -36,7 +38,8 @@ def test_tiny_model_trains_on_cpu_and_the_loss_goes_down(trained_run):
     final = run / "final"
     for name in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "aligner.json"):
         assert (final / name).is_file(), name
-    assert json.loads((final / "aligner.json").read_text())["template"] == "correction"
+    aligner = json.loads((final / "aligner.json").read_text())
+    assert aligner["template"] == "correction" and aligner["generation"]["loopGuard"] == LOOP_GUARD
     assert json.loads((final / "config.json").read_text())["use_cache"] is True
 
 
