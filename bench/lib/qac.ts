@@ -17,7 +17,8 @@ export interface QacRow {
  * writes when it is there (the default model never saw those rows), else the shared data file.
  */
 const VAL_SPLIT = new URL('runs/default-data/alpaca_val.jsonl', REPO_ROOT);
-export const QAC_PATH = existsSync(VAL_SPLIT)
+export const QAC_IS_HELD_OUT = existsSync(VAL_SPLIT);
+export const QAC_PATH = QAC_IS_HELD_OUT
   ? VAL_SPLIT
   : new URL('../shared/data/qac/alpacaeval_aligner2b.train.jsonl', REPO_ROOT);
 

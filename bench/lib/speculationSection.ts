@@ -4,7 +4,8 @@
 // speculation cannot pay; hence (b): what verifying k drafts in one step costs against k + 1 single
 // steps on the fast backend, the speedup when every draft is accepted.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readModelFolder } from '../../server/engine/modelFolder.js';
 import { createSession, detectLayout } from '../../server/engine/session.js';
 import { SAMPLE } from '../../server/cli/sample.js';
@@ -13,7 +14,7 @@ import { openHost, timedCorrect } from './correct.js';
 import type { CorrectionRun } from './correct.js';
 import { openBackend, prefillSeed, seededSlots } from './kvDecode.js';
 import { ensureConverted, ensureModel } from './models.js';
-import { QAC_PATH, pickRows } from './qac.js';
+import { QAC_IS_HELD_OUT, QAC_PATH, pickRows } from './qac.js';
 import { fmt, others } from './report.js';
 import { median } from './stats.js';
 
@@ -191,7 +192,9 @@ export function renderSpeculation(bench: Bench, r: SpeculationResult): void {
         `EngineHost with speculationMaxBatch 4 (on) and 0 (off), ${s.threads} threads, greedy, at most ` +
           `${s.specNewTokens} new tokens per row, one row at a time, on/off alternating first. tok/s = new tokens / ` +
           "the engine's decode ms; decode speedup = off decode ms / on decode ms; total includes the (equal) prefill.",
-        'Rows: alpacaeval_aligner2b.train.jsonl answers of 300-1200 characters, in file order; near copy = the ' +
+        `Rows: ${basename(fileURLToPath(QAC_PATH))}` +
+          (QAC_IS_HELD_OUT ? ' (the validation split the default model was not trained on)' : '') +
+          ' answers of 300-1200 characters, in file order; near copy = the ' +
           'reference correction shares >= 90 % of its characters with the answer (word diff), other = below.',
         ...(r.model.includes('random')
           ? [
