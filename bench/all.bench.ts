@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     model: { type: 'string' },
     /** Section 4 on a trained Hugging Face folder too (converted to each format), before the presets. */
     'e2e-model': { type: 'string' },
+    /** With --e2e-model: model folders already converted, one more engine row each in the same rounds. */
+    'e2e-extra': { type: 'string', multiple: true },
     out: { type: 'string' },
     presets: { type: 'string' },
     /** Section 4's rounds and new tokens (e.g. many short rounds for a steadier TTFT). */
@@ -132,7 +134,7 @@ const bandwidthAtStart = needsBandwidth ? await bandwidthNow('start') : null;
 
 const decode = wants('1', '2', '3', '7') ? await runDecodeSection(bench) : null;
 if (decode) notePeak('1. decode');
-const e2e = wants('4', '7') ? await runE2eSection(bench, args['e2e-model']) : null;
+const e2e = wants('4', '7') ? await runE2eSection(bench, args['e2e-model'], args['e2e-extra']) : null;
 if (e2e) notePeak('4. end to end');
 const speculation = wants('5') ? await runSpeculationSection(bench, args.model) : null;
 if (speculation) notePeak('5. speculation');

@@ -3,7 +3,7 @@
 import { spinningEnabled } from '../../server/engine/session.js';
 import type { Bench } from './context.js';
 import { agreement, openHost, promptCase, timedCorrect } from './correct.js';
-import { basename, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { SHIPPED_FORMAT } from '../../server/convert/shippedFormat.js';
 import { ensureConverted, ensureModel } from './models.js';
 import { fmt, others } from './report.js';
@@ -58,7 +58,8 @@ function medianRun<T extends { totalMs: number; firstTokenMs?: number }>(
 /**
  * The runners' model folders: the Optimum fp32 folder (transformers.js and the engine read it) and the
  * fast layout in each dtype, converted from `sourceDir` (a random preset, or a trained Hugging Face
- * folder given with --e2e-model, converted to Optimum fp32 first).
+ * folder given with --e2e-model, converted to Optimum fp32 first), and `extraDirs`: model folders
+ * already converted (e.g. models/default as shipped), each one more engine row in the same rounds.
  */
 async function modelRows(
   bench: Bench,
@@ -66,6 +67,7 @@ async function modelRows(
   sourceDir: string,
   optimumDir: string,
   blockSize?: number,
+  extraDirs: string[] = [],
 ): Promise<E2eRow[]> {
   const s = bench.settings;
   const src = { dir: optimumDir };
@@ -75,6 +77,7 @@ async function modelRows(
     const { dir } = await ensureConverted(sourceDir, 'fast', dtype, dtype === 'fp32' ? undefined : blockSize);
     engines.push({ runner: `engine, fast ${dtype}`, dir });
   }
+  for (const dir of extraDirs) engines.push({ runner: `engine, ${relative(process.cwd(), resolve(dir)) || dir}`, dir });
   // Speculation off: this compares formats and implementations; section 5 measures speculation.
   const hosts = [];
   for (const e of engines)
@@ -135,13 +138,13 @@ async function modelRows(
   return rows;
 }
 
-export async function runE2eSection(bench: Bench, trainedDir?: string): Promise<E2eRow[]> {
+export async function runE2eSection(bench: Bench, trainedDir?: string, extraDirs: string[] = []): Promise<E2eRow[]> {
   const rows: E2eRow[] = [];
   if (trainedDir) {
     const optimum = await ensureConverted(trainedDir, 'optimum', 'fp32');
     // The quantized rows in the shipped model's block size, so "fast int8" is the shipped format.
     const model = basename(resolve(trainedDir));
-    rows.push(...(await modelRows(bench, model, trainedDir, optimum.dir, SHIPPED_FORMAT.blockSize)));
+    rows.push(...(await modelRows(bench, model, trainedDir, optimum.dir, SHIPPED_FORMAT.blockSize, extraDirs)));
   }
   for (const name of bench.settings.e2eModels) {
     const src = await ensureModel(name, { maxPositions: 8192 });
@@ -215,7 +218,15 @@ export function renderTtft(bench: Bench, rows: E2eRow[]): void {
   if (!measured.length) return;
   bench.report.table(
     '7a. Time to first token (from section 4)',
-    ['model', 'runner', 'prompt tok', 'TTFT ms (median of rounds)', 'TTFT ms per round', 'engine prefill ms', 'child peak RSS MiB'],
+    [
+      'model',
+      'runner',
+      'prompt tok',
+      'TTFT ms (median of rounds)',
+      'TTFT ms per round',
+      'engine prefill ms',
+      'child peak RSS MiB',
+    ],
     measured.map((r) => [
       r.model,
       r.runner,
