@@ -69,43 +69,40 @@ if (variants.includes('fp32')) {
   }
 }
 
-// int4 against int8 on the same first rows of each file (int4 ran on a subset): the format choice.
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const paired = {};
-for (const src of ['hh', 'alpaca']) {
-  const int4Rows = join(evalDir, 'int4-subset', src, 'rows.jsonl');
-  const int8Rows = join(evalDir, 'int8', src, 'rows.jsonl');
-  if (!existsSync(int4Rows) || !existsSync(int8Rows)) continue;
-  const int8 = new Map(readRows(int8Rows).map((r) => [r.id, r]));
-  const pairs = readRows(int4Rows)
-    .filter((r) => int8.has(r.id) && r.judges?.reference && int8.get(r.id).judges?.reference)
-    .map((r) => [r, int8.get(r.id)]);
+
+/** Rows of two evaluations of one source file, paired by id (those both judged against the reference). */
+function pairRows(aDir, bDir) {
+  const a = join(evalDir, aDir, 'rows.jsonl');
+  const b = join(evalDir, bDir, 'rows.jsonl');
+  if (!existsSync(a) || !existsSync(b)) return null;
+  const byId = new Map(readRows(b).map((r) => [r.id, r]));
+  const pairs = readRows(a)
+    .filter((r) => byId.has(r.id) && r.judges?.reference && byId.get(r.id).judges?.reference)
+    .map((r) => [r, byId.get(r.id)]);
+  /** Side k (0: a, 1: b) of the pairs: mean chrF delta, % ended by EOS, % answers kept as they were. */
   const side = (k) => ({
     chrfDelta: mean(pairs.map((p) => p[k].judges.reference.chrfDelta)),
     endedByEosPct: (100 * pairs.filter((p) => p[k].finishReason !== 'length').length) / pairs.length,
     unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
   });
-  paired[src] = { rows: pairs.length, int4: side(0), int8: side(1) };
+  const changedRows = pairs.filter(([x, y]) => x.correction !== y.correction).length;
+  return { rows: pairs.length, changedRows, a: side(0), b: side(1) };
+}
+
+// int4 against int8 on the same first rows of each file (int4 ran on a subset): the format choice.
+const paired = {};
+for (const src of ['hh', 'alpaca']) {
+  const p = pairRows(join('int4-subset', src), join('int8', src));
+  if (p) paired[src] = { rows: p.rows, int4: p.a, int8: p.b };
 }
 
 // The loop guard: the shipped model as it ships (its aligner.json turns the guard on) and the same
 // weights with it off, on the same rows of each source.
 const loopGuard = {};
 for (const src of ['hh', 'alpaca']) {
-  const onRows = join(evalDir, 'shipped', src, 'rows.jsonl');
-  const offRows = join(evalDir, 'loop-guard-off', src, 'rows.jsonl');
-  if (!existsSync(onRows) || !existsSync(offRows)) continue;
-  const off = new Map(readRows(offRows).map((r) => [r.id, r]));
-  const pairs = readRows(onRows)
-    .filter((r) => off.has(r.id) && r.judges?.reference && off.get(r.id).judges?.reference)
-    .map((r) => [r, off.get(r.id)]);
-  const side = (k) => ({
-    chrfDelta: mean(pairs.map((p) => p[k].judges.reference.chrfDelta)),
-    endedByEosPct: (100 * pairs.filter((p) => p[k].finishReason !== 'length').length) / pairs.length,
-    unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
-  });
-  const changedRows = pairs.filter(([a, b]) => a.correction !== b.correction).length;
-  loopGuard[src] = { rows: pairs.length, changedRows, on: side(0), off: side(1) };
+  const p = pairRows(join('shipped', src), join('loop-guard-off', src));
+  if (p) loopGuard[src] = { rows: p.rows, changedRows: p.changedRows, on: p.a, off: p.b };
 }
 
 const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
