@@ -7,7 +7,8 @@
 #   - for the shipped model also the AlpacaEval rows whose reference left the answer unchanged, refusal
 #     rates on the first 100 prompts of HarmfulQA, CatQA and TruthfulQA, and the time to correct a
 #     ~300-token answer on this machine's CPU.
-# Greedy decoding makes every number except the timings identical from run to run. An evaluation whose
+# Greedy decoding makes the numbers repeat from run to run up to near ties, which batched decoding
+# (--concurrency 8) can flip either way: a rerun moved the AlpacaEval delta by 0.02. An evaluation whose
 # summary.json is already there is kept (EVAL_FRESH=1 reruns everything).
 #   usage: scripts/evaluate-default-model.sh [DATA_DIR] [RUN_DIR]
 #   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run)
