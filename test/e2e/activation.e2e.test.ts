@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUIET_WORKBENCH_SETTINGS, findPids, loadTools, startCodeServer, vscodeTarget } from './codeServer.js';
-import { Workbench } from './workbench.js';
+import { Workbench, runInWorkbench } from './workbench.js';
 
 const root = join(import.meta.dirname, '../..');
 const target = vscodeTarget();
@@ -57,7 +57,7 @@ test(
     step(`code-server ${cs.codeServerVersion} up at ${cs.url}`);
     const wb = await Workbench.openVsCode(tools, runDir, cs, shots);
     step(`the workbench runs VS Code ${cs.vscodeVersion}, the ${target} (${tools.vscode})`);
-    try {
+    await runInWorkbench(wb, cs, 'activation-failure', async () => {
       await wb.runCommand('Aligner: Start Server');
       await wb.statusItem('Aligner: default (cpu)').first().waitFor({ timeout: 120_000 });
       const servers = findPids(['aligner.js', 'serve', cs.userDataDir]);
@@ -78,13 +78,6 @@ test(
       const ownLog = readFileSync(ownLogs[0]!, 'utf8');
       assert.match(ownLog, /Aligner \d+\.\d+\.\d+ activated/);
       assert.match(ownLog, /model default ready \(llama, cpu\)/);
-    } catch (err) {
-      await wb.screenshot('activation-failure').catch(() => undefined);
-      console.log(`code-server log: ${cs.logFile}; extension logs under ${cs.userDataDir}/logs`);
-      throw err;
-    } finally {
-      await wb.close();
-      await cs.stop();
-    }
+    });
   },
 );

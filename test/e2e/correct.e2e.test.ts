@@ -21,7 +21,7 @@ import {
   type CodeServer,
 } from './codeServer.js';
 import { startDirectServer, type DirectServer } from './directServer.js';
-import { Workbench } from './workbench.js';
+import { Workbench, runInWorkbench } from './workbench.js';
 
 const root = join(import.meta.dirname, '../..');
 const target = vscodeTarget();
@@ -108,16 +108,7 @@ async function withVsCode(
   step(`${name}: code-server ${cs.codeServerVersion} up at ${cs.url}`);
   const wb = await Workbench.openVsCode(tools, runDir, cs, shots);
   step(`${name}: the workbench runs VS Code ${cs.vscodeVersion} (${target})`);
-  try {
-    await body(wb, cs);
-  } catch (err) {
-    await wb.screenshot(`${name}-failure`).catch(() => undefined);
-    console.log(`code-server log: ${cs.logFile}; extension logs under ${cs.userDataDir}/logs`);
-    throw err;
-  } finally {
-    await wb.close();
-    await cs.stop();
-  }
+  await runInWorkbench(wb, cs, `${name}-failure`, () => body(wb, cs));
 }
 
 async function waitForFile(path: string, expected: string, timeoutMs = 10_000): Promise<string> {

@@ -21,7 +21,7 @@ import { judgeRows, parseSummary, upstreamRows } from '../../webview/data/summar
 import { QUIET_WORKBENCH_SETTINGS, loadTools, startCodeServer, vscodeTarget } from './codeServer.js';
 import { factRows } from '../helpers/factRows.js';
 import { openDashboardHarness } from './dashboardHarness.js';
-import { Workbench } from './workbench.js';
+import { Workbench, runInWorkbench } from './workbench.js';
 
 const root = join(import.meta.dirname, '../..');
 const runRoot = join(root, '.e2e/runs', `runs-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -137,106 +137,106 @@ test(
     const cs = await startCodeServer({ tools, runDir, vsix: findVsix(), workspace, settings: USER_SETTINGS(wsUrl) });
     const wb = await Workbench.openVsCode(tools, runDir, cs, shots);
     step(`code-server ${cs.codeServerVersion} (VS Code ${cs.vscodeVersion}) up at ${cs.url}`);
-    try {
-      await wb.runCommand('Aligner: Set External Server Token');
-      await wb.answer('bearer token', token);
+    await runInWorkbench(
+      wb,
+      cs,
+      'runs-failure',
+      async () => {
+        await wb.runCommand('Aligner: Set External Server Token');
+        await wb.answer('bearer token', token);
 
-      // Learning from reviews (on in this profile): correct, accept all, and the row is in reviews.jsonl.
-      await wb.openFile('answer.md', 'Q: Is the sky blue?');
-      await wb.selectToEnd(2, 3);
-      await wb.runCommand('Aligner: Correct Selection');
-      await wb.codeLens('Aligner: Accept All').first().waitFor({ timeout: 120_000 });
-      await wb.codeLens('Aligner: Accept All').first().click();
-      const reviews = join(cs.userDataDir, 'User/globalStorage/aligner-vscode.aligner-vscode/reviews.jsonl');
-      const recorded = await until('the review row', 20_000, () =>
-        existsSync(reviews)
-          ? (JSON.parse(readFileSync(reviews, 'utf8').split('\n')[0]!) as Record<string, string>)
-          : undefined,
-      );
-      assert.equal(recorded.question, 'Is the sky blue?');
-      assert.equal(recorded.answer, 'No, the sky is green.');
-      assert.equal(recorded.source, 'review');
-      assert.notEqual(recorded.correction, recorded.answer, 'every change was accepted');
-      await wb.runCommand('Aligner: Train from My Reviews');
-      await wb
-        .notification(/1 reviewed correction is recorded; training needs at least 20/)
-        .first()
-        .waitFor({ timeout: 30_000 });
-      step('a finished review was recorded; training on 1 row was refused');
-
-      await wb.runCommand('Aligner: Train Aligner');
-      await wb.pick('qac.jsonl');
-      await wb.pick('val.jsonl');
-      await wb.pick('tiny', /^tiny/);
-      await wb.pick('Max steps', 'Max steps: none');
-      await wb.answer('optimizer steps', '30');
-      await wb.pick('Batch size', 'Max steps: 30');
-      await wb.answer('Examples per optimizer step', '4');
-      await wb.pick('Continue', 'Batch size: 4');
-      await wb.answer('A name for this run', RUN_NAME);
-      await wb.page.locator('.monaco-dialog-box', { hasText: 'Length: 30 steps' }).waitFor({ timeout: 30_000 });
-      await wb.screenshot('6-train-confirm');
-      await wb.dialogButton('Start Training');
-      step('started the training run from the palette');
-
-      // The progress notification shows the step and ETA while it runs.
-      const progress = wb.notification(/Training e2e-tiny/);
-      await progress.first().waitFor({ timeout: 60_000 });
-      await wb.runCommand('Aligner: Show Runs');
-      const frame: Frame = await wb.webviewFrame('[data-table="runs"]');
-      step('the dashboard is open');
-      await frame.locator('vscode-data-grid-row', { hasText: RUN_NAME }).first().waitFor({ timeout: 30_000 });
-
-      // Live: the step shown in the dashboard increases until the run succeeds.
-      const steps: number[] = [];
-      let notified = '';
-      let announced = false;
-      const finishedNote = wb.notification(/Training “e2e-tiny” finished/);
-      // Toasts hide by themselves after a while: watch for them while polling the dashboard.
-      await until('the run to succeed in the dashboard and its notification', 240_000, async () => {
-        const text = await frame
-          .locator('.stat[data-stat="step"] .stat-value')
+        // Learning from reviews (on in this profile): correct, accept all, and the row is in reviews.jsonl.
+        await wb.openFile('answer.md', 'Q: Is the sky blue?');
+        await wb.selectToEnd(2, 3);
+        await wb.runCommand('Aligner: Correct Selection');
+        await wb.codeLens('Aligner: Accept All').first().waitFor({ timeout: 120_000 });
+        await wb.codeLens('Aligner: Accept All').first().click();
+        const reviews = join(cs.userDataDir, 'User/globalStorage/aligner-vscode.aligner-vscode/reviews.jsonl');
+        const recorded = await until('the review row', 20_000, () =>
+          existsSync(reviews)
+            ? (JSON.parse(readFileSync(reviews, 'utf8').split('\n')[0]!) as Record<string, string>)
+            : undefined,
+        );
+        assert.equal(recorded.question, 'Is the sky blue?');
+        assert.equal(recorded.answer, 'No, the sky is green.');
+        assert.equal(recorded.source, 'review');
+        assert.notEqual(recorded.correction, recorded.answer, 'every change was accepted');
+        await wb.runCommand('Aligner: Train from My Reviews');
+        await wb
+          .notification(/1 reviewed correction is recorded; training needs at least 20/)
           .first()
-          .textContent()
-          .catch(() => null);
-        const n = Number(/^(\d+)/.exec(text ?? '')?.[1]);
-        if (Number.isFinite(n) && n !== steps.at(-1)) {
-          steps.push(n);
-          if (steps.length === 2) await wb.screenshot('7-dashboard-live');
-        }
-        const note = await progress
-          .first()
-          .textContent({ timeout: 100 })
-          .catch(() => null);
-        if (note && /step \d+\/30/.test(note)) notified = note;
-        announced ||= (await finishedNote.count()) > 0;
-        return announced && (await frame.locator('.run-detail[data-status="succeeded"]').count()) ? true : undefined;
-      });
-      step(`steps seen in the dashboard: ${steps.join(', ')}`);
-      assert.ok(steps.length >= 2, `the step count updated live (saw ${steps.join(', ')})`);
-      assert.deepEqual(
-        [...steps].sort((a, b) => a - b),
-        steps,
-        'steps only increase',
-      );
-      assert.equal(steps.at(-1), 30);
-      assert.match(notified, /step \d+\/30 · loss [\d.]+/, 'the progress notification showed the step and loss');
-      assert.ok(await frame.locator('canvas').count(), 'the loss and learning-rate charts are drawn');
-      await frame
-        .locator('vscode-data-grid-row', { hasText: RUN_NAME })
-        .locator('.badge', { hasText: 'succeeded' })
-        .waitFor({ timeout: 10_000 });
-      await wb.screenshot('8-dashboard-succeeded');
-    } catch (err) {
-      await wb.screenshot('runs-failure').catch(() => undefined);
-      await wb.runCommand('Notifications: Show Notifications', 1).catch(() => undefined);
-      await wb.screenshot('runs-failure-notifications').catch(() => undefined);
-      console.log(`code-server log: ${cs.logFile}; extension logs under ${cs.userDataDir}/logs`);
-      throw err;
-    } finally {
-      await wb.close();
-      await cs.stop();
-    }
+          .waitFor({ timeout: 30_000 });
+        step('a finished review was recorded; training on 1 row was refused');
+
+        await wb.runCommand('Aligner: Train Aligner');
+        await wb.pick('qac.jsonl');
+        await wb.pick('val.jsonl');
+        await wb.pick('tiny', /^tiny/);
+        await wb.pick('Max steps', 'Max steps: none');
+        await wb.answer('optimizer steps', '30');
+        await wb.pick('Batch size', 'Max steps: 30');
+        await wb.answer('Examples per optimizer step', '4');
+        await wb.pick('Continue', 'Batch size: 4');
+        await wb.answer('A name for this run', RUN_NAME);
+        await wb.page.locator('.monaco-dialog-box', { hasText: 'Length: 30 steps' }).waitFor({ timeout: 30_000 });
+        await wb.screenshot('6-train-confirm');
+        await wb.dialogButton('Start Training');
+        step('started the training run from the palette');
+
+        // The progress notification shows the step and ETA while it runs.
+        const progress = wb.notification(/Training e2e-tiny/);
+        await progress.first().waitFor({ timeout: 60_000 });
+        await wb.runCommand('Aligner: Show Runs');
+        const frame: Frame = await wb.webviewFrame('[data-table="runs"]');
+        step('the dashboard is open');
+        await frame.locator('vscode-data-grid-row', { hasText: RUN_NAME }).first().waitFor({ timeout: 30_000 });
+
+        // Live: the step shown in the dashboard increases until the run succeeds.
+        const steps: number[] = [];
+        let notified = '';
+        let announced = false;
+        const finishedNote = wb.notification(/Training “e2e-tiny” finished/);
+        // Toasts hide by themselves after a while: watch for them while polling the dashboard.
+        await until('the run to succeed in the dashboard and its notification', 240_000, async () => {
+          const text = await frame
+            .locator('.stat[data-stat="step"] .stat-value')
+            .first()
+            .textContent()
+            .catch(() => null);
+          const n = Number(/^(\d+)/.exec(text ?? '')?.[1]);
+          if (Number.isFinite(n) && n !== steps.at(-1)) {
+            steps.push(n);
+            if (steps.length === 2) await wb.screenshot('7-dashboard-live');
+          }
+          const note = await progress
+            .first()
+            .textContent({ timeout: 100 })
+            .catch(() => null);
+          if (note && /step \d+\/30/.test(note)) notified = note;
+          announced ||= (await finishedNote.count()) > 0;
+          return announced && (await frame.locator('.run-detail[data-status="succeeded"]').count()) ? true : undefined;
+        });
+        step(`steps seen in the dashboard: ${steps.join(', ')}`);
+        assert.ok(steps.length >= 2, `the step count updated live (saw ${steps.join(', ')})`);
+        assert.deepEqual(
+          [...steps].sort((a, b) => a - b),
+          steps,
+          'steps only increase',
+        );
+        assert.equal(steps.at(-1), 30);
+        assert.match(notified, /step \d+\/30 · loss [\d.]+/, 'the progress notification showed the step and loss');
+        assert.ok(await frame.locator('canvas').count(), 'the loss and learning-rate charts are drawn');
+        await frame
+          .locator('vscode-data-grid-row', { hasText: RUN_NAME })
+          .locator('.badge', { hasText: 'succeeded' })
+          .waitFor({ timeout: 10_000 });
+        await wb.screenshot('8-dashboard-succeeded');
+      },
+      async () => {
+        await wb.runCommand('Notifications: Show Notifications', 1);
+        await wb.screenshot('runs-failure-notifications');
+      },
+    );
   },
 );
 

@@ -195,3 +195,27 @@ export class Workbench {
     }
   }
 }
+
+/**
+ * Runs `body` in `wb`; on a failure keeps a screenshot named `failureShot` (and what `onFailure` adds) and
+ * says where code-server's and the extension's logs are. Closes the workbench and stops code-server either way.
+ */
+export async function runInWorkbench(
+  wb: Workbench,
+  cs: CodeServer,
+  failureShot: string,
+  body: () => Promise<void>,
+  onFailure?: () => Promise<void>,
+): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    await wb.screenshot(failureShot).catch(() => undefined);
+    await onFailure?.().catch(() => undefined);
+    console.log(`code-server log: ${cs.logFile}; extension logs under ${cs.userDataDir}/logs`);
+    throw err;
+  } finally {
+    await wb.close();
+    await cs.stop();
+  }
+}
