@@ -5,9 +5,16 @@
 // .vsix (models/default) on that VS Code's own Node.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { QUIET_WORKBENCH_SETTINGS, findPids, loadTools, startCodeServer, vscodeTarget } from './codeServer.js';
+import {
+  QUIET_WORKBENCH_SETTINGS,
+  findPids,
+  loadTools,
+  removeRunFolder,
+  startCodeServer,
+  vscodeTarget,
+} from './codeServer.js';
 import { Workbench, runInWorkbench } from './workbench.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -32,9 +39,7 @@ function findFiles(dir: string, name: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-after(() => {
-  if (!process.env.ALIGNER_E2E_KEEP) rmSync(runRoot, { recursive: true, force: true });
-});
+after(() => removeRunFolder(runRoot));
 
 test(
   `the extension activates and starts its bundled server with the embedded model (${target} VS Code)`,

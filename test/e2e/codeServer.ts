@@ -1,7 +1,7 @@
 // Starts a real VS Code (code-server, installed by scripts/e2e-setup.sh) with the packaged .vsix
 // installed into a fresh, isolated profile. Everything it writes stays inside `runDir`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -225,4 +225,13 @@ export function findPids(parts: string[]): number[] {
     if (m && parts.every((p) => m[2]!.includes(p))) out.push(Number(m[1]));
   }
   return out.filter((pid) => pid !== process.pid);
+}
+
+/**
+ * Removes a test file's run folder unless ALIGNER_E2E_KEEP is set. Retried: processes that code-server
+ * started (its extension host, the extension's server) can still be writing their logs for a moment after
+ * code-server itself has exited, which made a plain rmSync fail with ENOTEMPTY.
+ */
+export function removeRunFolder(dir: string): void {
+  if (!process.env.ALIGNER_E2E_KEEP) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }

@@ -5,7 +5,7 @@
 // runs this file in the newest VS Code and in the oldest one that engines.vscode admits.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { validateSettings, type AlignerSettings } from '../../extension/config.js';
 import { applyHunks, computeHunks, type RawHunk } from '../../extension/review/hunks.js';
@@ -16,6 +16,7 @@ import {
   QUIET_WORKBENCH_SETTINGS,
   findPids,
   loadTools,
+  removeRunFolder,
   startCodeServer,
   vscodeTarget,
   type CodeServer,
@@ -90,9 +91,7 @@ before(() => {
   step(`${target} VS Code ${tools.vscode}; vsix ${vsix}; model ${model}; run folder ${runRoot}`);
 });
 
-after(() => {
-  if (!process.env.ALIGNER_E2E_KEEP) rmSync(runRoot, { recursive: true, force: true });
-});
+after(() => removeRunFolder(runRoot));
 
 async function withVsCode(
   name: string,

@@ -9,7 +9,7 @@
 // the VS Code version.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import type { JobDetail } from '../../server/protocol/index.js';
@@ -18,7 +18,7 @@ import { ServerProcess, buildLaunchSpec } from '../../extension/serverProcess.js
 import { JobHub } from '../../extension/runs/jobHub.js';
 import { fmtLoss, fmtNumber, fmtStat, type Stat } from '../../webview/data/format.js';
 import { judgeRows, parseSummary, upstreamRows } from '../../webview/data/summary.js';
-import { QUIET_WORKBENCH_SETTINGS, loadTools, startCodeServer, vscodeTarget } from './codeServer.js';
+import { QUIET_WORKBENCH_SETTINGS, loadTools, removeRunFolder, startCodeServer, vscodeTarget } from './codeServer.js';
 import { factRows } from '../helpers/factRows.js';
 import { openDashboardHarness } from './dashboardHarness.js';
 import { Workbench, runInWorkbench } from './workbench.js';
@@ -114,7 +114,7 @@ before(async () => {
 after(async () => {
   conn?.dispose();
   await proc?.stop();
-  if (!process.env.ALIGNER_E2E_KEEP) rmSync(runRoot, { recursive: true, force: true });
+  removeRunFolder(runRoot);
 });
 
 const USER_SETTINGS = (url: string) => ({
