@@ -1,5 +1,7 @@
 // `aligner convert`: a Hugging Face checkpoint folder or a GGUF file -> a model folder the engine
-// loads, or (--to hf) a GGUF file -> a Hugging Face safetensors folder (the trainer's --base).
+// loads, or (--to hf) a GGUF file or a converted model folder (fast layout) -> a Hugging Face
+// safetensors folder (the trainer's --base).
+import { statSync } from 'node:fs';
 import { oneOf } from './options.js';
 import type { Command } from 'commander';
 import {
@@ -14,6 +16,7 @@ import { NBITS_BLOCK_SIZE } from '../convert/fastDecoderGraph.js';
 import { SHIPPED_FORMAT_TEXT } from '../convert/shippedFormat.js';
 import { convertGguf, isGgufSource } from '../convert/gguf/convertGguf.js';
 import { ggufToHf } from '../convert/gguf/ggufToHf.js';
+import { onnxToHf } from '../convert/onnxToHf.js';
 
 const TARGETS = ['onnx', 'hf'] as const;
 type Target = (typeof TARGETS)[number];
@@ -43,9 +46,29 @@ export function describeConversion(s: ConvertSummary, extra = ''): string {
   );
 }
 
+const isFolder = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 async function toHf(f: ConvertFlags): Promise<void> {
-  if (!isGgufSource(f.from)) throw new Error(`--to hf converts a GGUF file; ${f.from} is not a file`);
+  if (!isGgufSource(f.from) && !isFolder(f.from))
+    throw new Error(
+      `--to hf converts a GGUF file or a model folder \`aligner convert\` wrote (fast layout); ${f.from} is neither`,
+    );
   if (f.dtype && f.dtype !== 'fp32') throw new Error('--to hf writes fp32 safetensors only');
+  if (isFolder(f.from)) {
+    const s = await onnxToHf({ from: f.from, out: f.out, log });
+    const blocks = s.blockSize ? `, block ${s.blockSize}` : '';
+    process.stdout.write(
+      `wrote ${s.modelType} Hugging Face folder to ${s.out}: ${(s.parameters / 1e6).toFixed(2)}M parameters, ` +
+        `${mib(s.bytes)} MiB of fp32 safetensors (from fast ${s.dtype}${blocks}), ${s.seconds.toFixed(1)} s\n`,
+    );
+    return;
+  }
   const s = await ggufToHf({ from: f.from, out: f.out, log });
   for (const note of s.notes) log(`aligner: note: ${note}`);
   process.stdout.write(
@@ -59,16 +82,17 @@ export function registerConvertCommand(program: Command): void {
     .command('convert')
     .description(
       'convert a Hugging Face llama, gemma or qwen2 checkpoint (safetensors) or a GGUF file to an ONNX model folder, ' +
-        'or a GGUF file to a Hugging Face folder (--to hf)',
+        'or (--to hf) a GGUF file or a converted llama model folder (fast layout) to a Hugging Face folder',
     )
     .requiredOption(
       '--from <path>',
-      'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json) or a llama.cpp .gguf file',
+      'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json), a llama.cpp .gguf file, ' +
+        'or with --to hf a model folder `aligner convert` wrote (config.json, tokenizer.json, onnx/model.onnx)',
     )
     .requiredOption('--out <dir>', 'folder to write')
     .option(
       '--to <format>',
-      'onnx (a model folder for the engine) or hf (fp32 safetensors, from GGUF)',
+      'onnx (a model folder for the engine) or hf (fp32 safetensors, from GGUF or a fast-layout model folder)',
       oneOf(TARGETS),
       'onnx',
     )

@@ -67,6 +67,61 @@ export interface FastBuildResult {
   maxWeightError: number;
 }
 
+/**
+ * The fast layout's initializer names: one definition for the builder below and for the reader that
+ * takes a converted folder back to Hugging Face (onnxToHf.ts). A linear `base` is stored as
+ * `base.qweight` [N, blocks, blob] + `base.scales` [N, blocks] (int8 / int4, MatMulNBits), `base.weight_t`
+ * (fp32, [K, N]) or `base.weight_t.fp16` (fp16), plus `base.bias` [N] where the model has one; the
+ * embedding table as `base.qweight` + `base.scales` + `base.zero_points` (EMBEDDING_BITS), or
+ * `base.weight` / `base.weight.fp16` [V, hidden]. Norm weights keep their HF names, in fp32.
+ */
+export const FAST_NAMES = {
+  embedding: 'model.embed_tokens',
+  /** The untied output layer, a linear. */
+  lmHead: 'lm_head',
+  finalNorm: 'model.norm.weight',
+  qweight: (base: string) => `${base}.qweight`,
+  scales: (base: string) => `${base}.scales`,
+  zeroPoints: (base: string) => `${base}.zero_points`,
+  weightT: (base: string) => `${base}.weight_t`,
+  table: (base: string) => `${base}.weight`,
+  fp16: (name: string) => `${name}.fp16`,
+  bias: (base: string) => `${base}.bias`,
+} as const;
+
+/** A linear of the fast layout: its initializer base name and the HF modules whose rows it stacks, in order. */
+export interface FastLinear {
+  base: string;
+  /** HF module names (`<module>.weight`, `<module>.bias`). */
+  hf: string[];
+}
+
+/** Layer i's initializer names: norms, and its four linears (q rows pre-multiplied by 1/sqrt(head_dim)). */
+export function fastLayerNames(i: number): {
+  /** Also the prefix of the layer's intermediate value names. */
+  prefix: string;
+  inputNorm: string;
+  postAttentionNorm: string;
+  qkv: FastLinear;
+  o: FastLinear;
+  gateUp: FastLinear;
+  down: FastLinear;
+} {
+  const p = `model.layers.${i}`;
+  return {
+    prefix: p,
+    inputNorm: `${p}.input_layernorm.weight`,
+    postAttentionNorm: `${p}.post_attention_layernorm.weight`,
+    qkv: { base: `${p}.qkv_proj`, hf: [`${p}.self_attn.q_proj`, `${p}.self_attn.k_proj`, `${p}.self_attn.v_proj`] },
+    o: { base: `${p}.o_proj`, hf: [`${p}.self_attn.o_proj`] },
+    gateUp: { base: `${p}.gate_up_proj`, hf: [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`] },
+    down: { base: `${p}.down_proj`, hf: [`${p}.mlp.down_proj`] },
+  };
+}
+
+/** The factor folded into W_q's rows (and q's bias): attention's 1/sqrt(head_dim). */
+export const fastQueryScale = (headDim: number): number => 1 / Math.sqrt(headDim);
+
 /** Weights in HF layout by HF name (linear weights [out, in]). */
 export type HfWeightGetter = (name: string) => Float32Array;
 
@@ -102,8 +157,8 @@ export function buildFastDecoderGraph(
     const q = quantizeNBits(w, N, K, nbits, blockSize);
     maxWeightError = Math.max(maxWeightError, q.maxError);
     const blob = q.data.length / (N * q.blocks);
-    const qweight = g.initializer(`${name}.qweight`, TensorType.UINT8, [N, q.blocks, blob], q.data);
-    return { q, qweight, scales: g.f32(`${name}.scales`, [N, q.blocks], q.scales) };
+    const qweight = g.initializer(FAST_NAMES.qweight(name), TensorType.UINT8, [N, q.blocks, blob], q.data);
+    return { q, qweight, scales: g.f32(FAST_NAMES.scales(name), [N, q.blocks], q.scales) };
   };
   type NBitsInit = { q: NBitsWeight; qweight: string; scales: string };
   const matMulNBits = (x: string, w: NBitsInit, out?: string) => {
@@ -126,9 +181,9 @@ export function buildFastDecoderGraph(
     if (bits) {
       y = matMulNBits(x, nbitsInit(name, w, N, K, bits as 4 | 8), yName);
     } else {
-      y = g.op('MatMul', [x, matrix(`${name}.weight_t`, transpose(w, N, K), [K, N])], undefined, yName);
+      y = g.op('MatMul', [x, matrix(FAST_NAMES.weightT(name), transpose(w, N, K), [K, N])], undefined, yName);
     }
-    return bias ? g.op('Add', [y, g.f32(`${name}.bias`, [N], bias)], undefined, out) : y;
+    return bias ? g.op('Add', [y, g.f32(FAST_NAMES.bias(name), [N], bias)], undefined, out) : y;
   };
   /** A float matrix initializer: fp32, or fp16 + Cast (folded to fp32 by ORT at session creation). */
   const matrix = (name: string, data: Float32Array, dims: number[]): string => {
@@ -138,7 +193,7 @@ export function buildFastDecoderGraph(
   const fp16Init = (name: string, data: Float32Array, dims: number[]): string => {
     const h = toFp16(data, name);
     maxWeightError = Math.max(maxWeightError, h.maxError);
-    return g.initializer(`${name}.fp16`, TensorType.FLOAT16, dims, h.data);
+    return g.initializer(FAST_NAMES.fp16(name), TensorType.FLOAT16, dims, h.data);
   };
   /** Norm weights stay fp32 (tiny); Gemma's (1 + w) is folded in, as HF computes it in float32. */
   const normWeight = (name: string) => {
@@ -188,17 +243,18 @@ export function buildFastDecoderGraph(
 
   // ---- embeddings: fp32 / fp16 table (+ Cast after the Gather), or int8 blocks (GatherBlockQuantized;
   // its data is 2-D, so the table's width must be whole blocks, else it stays fp16)
-  const embedW = read('model.embed_tokens.weight');
+  const embedName = FAST_NAMES.table(FAST_NAMES.embedding); // also its HF name
+  const embedW = read(embedName);
   const embedQuantized = bits > 0 && Hd % blockSize === 0;
   let embedTable = '';
   let embedNBits: NBitsInit | undefined;
   let x: string;
   if (embedQuantized) {
-    embedNBits = nbitsInit('model.embed_tokens', embedW, V, Hd, EMBEDDING_BITS);
+    embedNBits = nbitsInit(FAST_NAMES.embedding, embedW, V, Hd, EMBEDDING_BITS);
     const data = g.op('Reshape', [embedNBits.qweight, i64([V, (Hd * EMBEDDING_BITS) / 8])]);
     // MatMulNBits' symmetric zero point, 2^(bits-1), given explicitly: GatherBlockQuantized's default differs
     const zeroPoints = g.initializer(
-      'model.embed_tokens.zero_points',
+      FAST_NAMES.zeroPoints(FAST_NAMES.embedding),
       TensorType.UINT8,
       [V, embedNBits.q.blocks],
       new Uint8Array(V * embedNBits.q.blocks).fill(1 << (EMBEDDING_BITS - 1)),
@@ -210,10 +266,7 @@ export function buildFastDecoderGraph(
       bits: EMBEDDING_BITS,
     });
   } else {
-    embedTable =
-      dtype === 'fp32'
-        ? g.f32('model.embed_tokens.weight', [V, Hd], embedW)
-        : fp16Init('model.embed_tokens.weight', embedW, [V, Hd]);
+    embedTable = dtype === 'fp32' ? g.f32(embedName, [V, Hd], embedW) : fp16Init(embedName, embedW, [V, Hd]);
     x = g.op('Gather', [embedTable, inputIds], { axis: 0 });
     if (dtype !== 'fp32') x = g.op('Cast', [x], { to: TensorType.FLOAT });
   }
@@ -221,29 +274,31 @@ export function buildFastDecoderGraph(
   if (gemma) x = g.op('Mul', [x, g.constF32(Math.sqrt(Hd))]);
 
   let residual = x;
-  let h = g.op('SimplifiedLayerNormalization', [x, normWeight('model.layers.0.input_layernorm.weight')], {
+  let h = g.op('SimplifiedLayerNormalization', [x, normWeight(fastLayerNames(0).inputNorm)], {
     axis: -1,
     epsilon: eps,
   });
-  const qScale = 1 / Math.sqrt(D);
+  const qScale = fastQueryScale(D);
   const headsOf = (t: string, n: number) =>
     g.op('Transpose', [g.op('Reshape', [t, i64([0, 0, n, D])])], { perm: [0, 2, 1, 3] });
 
   for (let i = 0; i < d.layers; i++) {
-    const p = `model.layers.${i}`;
-    const bias = (proj: string) => (arch.qkvBias ? read(`${p}.self_attn.${proj}_proj.bias`) : undefined);
-    const qb = bias('q');
-    const kb = bias('k');
-    const vb = bias('v');
+    const L = fastLayerNames(i);
+    const p = L.prefix;
+    const [qProj, kProj, vProj] = L.qkv.hf;
+    const bias = (module: string) => (arch.qkvBias ? read(`${module}.bias`) : undefined);
+    const qb = bias(qProj);
+    const kb = bias(kProj);
+    const vb = bias(vProj);
     // q, k and v in one linear over [W_q; W_k; W_v] (rows stacked, so every dtype encodes them exactly
     // as three): one weight stream and one op dispatch instead of three; Split gives them back.
     const qkvWeights = stack([
-      read(`${p}.self_attn.q_proj.weight`).map((v) => v * qScale),
-      read(`${p}.self_attn.k_proj.weight`),
-      read(`${p}.self_attn.v_proj.weight`),
+      read(`${qProj}.weight`).map((v) => v * qScale),
+      read(`${kProj}.weight`),
+      read(`${vProj}.weight`),
     ]);
     const qkvBias = qb && kb && vb ? stack([qb.map((v) => v * qScale), kb, vb]) : undefined;
-    const qkv = linear(h, `${p}.qkv_proj`, qkvWeights, (nH + 2 * nKv) * D, Hd, qkvBias);
+    const qkv = linear(h, L.qkv.base, qkvWeights, (nH + 2 * nKv) * D, Hd, qkvBias);
     const [q, k, v] = g.node('Split', [qkv, i64([nH * D, nKv * D, nKv * D])], { attrs: { axis: -1 }, outputs: 3 });
 
     let qh = headsOf(rotary(q, nH), nH); // [B, H, S, D]
@@ -265,29 +320,25 @@ export function buildFastDecoderGraph(
     let ctx = g.op('Add', [g.op('MatMul', [pPast, past[i].value]), g.op('MatMul', [pNew, vNew])]);
     if (G > 1) ctx = g.op('Reshape', [ctx, i64([0, nH, -1, D])]); // [B, H, S, D]
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), i64([0, 0, nH * D])]);
-    const o = linear(merged, `${p}.o_proj`, read(`${p}.self_attn.o_proj.weight`), Hd, nH * D);
+    const o = linear(merged, L.o.base, read(`${L.o.hf[0]}.weight`), Hd, nH * D);
 
-    const [h2, , , sum1] = g.node(
-      'SkipSimplifiedLayerNormalization',
-      [o, residual, normWeight(`${p}.post_attention_layernorm.weight`)],
-      {
-        attrs: { epsilon: eps },
-        outputs: [g.fresh(`${p}.post_norm`), '', '', g.fresh(`${p}.attn_residual`)],
-        domain: MS_DOMAIN,
-      },
-    );
+    const [h2, , , sum1] = g.node('SkipSimplifiedLayerNormalization', [o, residual, normWeight(L.postAttentionNorm)], {
+      attrs: { epsilon: eps },
+      outputs: [g.fresh(`${p}.post_norm`), '', '', g.fresh(`${p}.attn_residual`)],
+      domain: MS_DOMAIN,
+    });
     const F = d.intermediateSize;
     // gate and up in one linear, as q/k/v above.
-    const gateUpWeights = stack([read(`${p}.mlp.gate_proj.weight`), read(`${p}.mlp.up_proj.weight`)]);
-    const gateUp = linear(h2, `${p}.gate_up_proj`, gateUpWeights, 2 * F, Hd);
+    const gateUpWeights = stack(L.gateUp.hf.map((m) => read(`${m}.weight`)));
+    const gateUp = linear(h2, L.gateUp.base, gateUpWeights, 2 * F, Hd);
     const [gate, up] = g.node('Split', [gateUp, i64([F, F])], { attrs: { axis: -1 }, outputs: 2 });
     const act =
       arch.activation === 'gelu_tanh' ? g.ms('FastGelu', [gate]) : g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
-    const down = linear(g.op('Mul', [act, up]), `${p}.down_proj`, read(`${p}.mlp.down_proj.weight`), Hd, F);
+    const down = linear(g.op('Mul', [act, up]), L.down.base, read(`${L.down.hf[0]}.weight`), Hd, F);
 
     // The residual add and the next norm (next layer's input norm, or the final norm) in one op.
     const last = i === d.layers - 1;
-    const nextNorm = normWeight(last ? 'model.norm.weight' : `model.layers.${i + 1}.input_layernorm.weight`);
+    const nextNorm = normWeight(last ? FAST_NAMES.finalNorm : fastLayerNames(i + 1).inputNorm);
     const outs = g.node('SkipSimplifiedLayerNormalization', [down, sum1, nextNorm], {
       attrs: { epsilon: eps },
       outputs: [g.fresh(`${p}.next_norm`), '', '', last ? '' : g.fresh(`${p}.mlp_residual`)],
@@ -303,10 +354,16 @@ export function buildFastDecoderGraph(
     const head =
       d.tieWordEmbeddings && embedNBits
         ? embedNBits
-        : nbitsInit('lm_head', d.tieWordEmbeddings ? embedW : read('lm_head.weight'), V, Hd, EMBEDDING_BITS);
+        : nbitsInit(
+            FAST_NAMES.lmHead,
+            d.tieWordEmbeddings ? embedW : read(`${FAST_NAMES.lmHead}.weight`),
+            V,
+            Hd,
+            EMBEDDING_BITS,
+          );
     matMulNBits(h, head, 'logits');
   } else if (!d.tieWordEmbeddings) {
-    linear(h, 'lm_head', read('lm_head.weight'), V, Hd, undefined, 'logits');
+    linear(h, FAST_NAMES.lmHead, read(`${FAST_NAMES.lmHead}.weight`), V, Hd, undefined, 'logits');
   } else {
     // Tied fp32/fp16: Gemm(transB) reads the [V, H] embedding table as is, so it is stored once.
     const flat = g.op('Reshape', [h, i64([-1, Hd])]);

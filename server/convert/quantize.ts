@@ -54,6 +54,45 @@ export function quantizeNBits(w: Float32Array, N: number, K: number, bits: 4 | 8
   return { bits, N, K, blockSize, blocks, data, scales, maxError };
 }
 
+/**
+ * quantizeNBits' inverse: MatMulNBits' symmetric blocks (data [N, blocks, blockSize * bits / 8], scales
+ * [N, blocks]) -> HF's row-major [N, K] float32, each value (q - 2^(bits-1)) * scale rounded to float32
+ * (the block padding past K dropped). Quantizing the result again with the same bits and block size
+ * gives the same bytes: a block's largest |value| comes back as (2^(bits-1) - 1) * scale, whose scale
+ * is the stored one.
+ */
+export function dequantizeNBits(
+  data: Uint8Array,
+  scales: Float32Array,
+  N: number,
+  K: number,
+  bits: 4 | 8,
+  blockSize: number,
+): Float32Array {
+  const blocks = Math.ceil(K / blockSize);
+  const blob = (blockSize * bits) / 8;
+  if (data.length !== N * blocks * blob || scales.length !== N * blocks)
+    throw new Error(
+      `dequantize: ${data.length} bytes and ${scales.length} scales are not ${N}x${K} in ${bits}-bit blocks of ${blockSize}`,
+    );
+  const zp = 1 << (bits - 1);
+  const out = new Float32Array(N * K); // stores round to float32, as numpy's float32 product does
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      const scale = scales[n * blocks + b];
+      const base = (n * blocks + b) * blob;
+      const k0 = b * blockSize;
+      const k1 = Math.min(k0 + blockSize, K);
+      for (let k = k0; k < k1; k++) {
+        const j = k - k0;
+        const q = bits === 4 ? (data[base + (j >> 1)] >> ((j & 1) * 4)) & 0x0f : data[base + j];
+        out[n * K + k] = (q - zp) * scale;
+      }
+    }
+  }
+  return out;
+}
+
 /** fp16 bits of a weight and the largest rounding error (overflow to Inf is refused). */
 export function toFp16(w: Float32Array, name: string): { data: Uint16Array; maxError: number } {
   const data = floatArrayToHalf(w);

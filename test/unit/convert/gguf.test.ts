@@ -676,7 +676,7 @@ describe('GGUF llama with quantized tensors, through `aligner convert`', () => {
   it('refuses wrong uses with one clear line', async () => {
     await assert.rejects(
       cli(['--from', src, '--to', 'hf', '--out', join(root, 'x')]),
-      /--to hf converts a GGUF file; .* is not a file/,
+      /onnx\/model\.onnx: not the converter's fast layout .*: --to hf reads back only models `aligner convert` wrote/,
     );
     await assert.rejects(
       cli(['--from', gguf, '--to', 'hf', '--dtype', 'int8', '--out', join(root, 'x')]),
