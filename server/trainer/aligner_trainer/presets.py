@@ -81,3 +81,18 @@ def build_model(config: "PretrainedConfig | None" = None, base: str | Path | Non
 def count_parameters(model: "torch.nn.Module") -> int:
     # Tied weights are one parameter object, so they are counted once.
     return sum(p.numel() for p in model.parameters())
+
+
+def freeze_lower_layers(model: "PreTrainedModel", layers: int) -> int:
+    """Keeps the input embedding (and so a tied output layer) and the first `layers` decoder layers as
+    they are: why, a partial fine-tune of a shipped model changes only part of its file (a new version
+    of a model kept in git then costs the changed layers, not the whole file). Returns the parameters
+    left to train."""
+    decoder = model.get_decoder()
+    if layers > len(decoder.layers):
+        raise SystemExit(f"aligner train: --freeze-layers {layers}, but the model has {len(decoder.layers)} layers")
+    frozen = [model.get_input_embeddings(), *decoder.layers[:layers]]
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

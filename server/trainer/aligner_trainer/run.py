@@ -20,7 +20,7 @@ from .examples import Collator, ExampleDataset, build_stream, encode_eval
 from .generation_files import write_generation_files
 from .hf_trainer import AlignerTrainer, EventsCallback, Meter, add_labelled_loss, latest_checkpoint
 from .launch import is_main_process
-from .presets import build_model, count_parameters, make_config
+from .presets import build_model, count_parameters, freeze_lower_layers, make_config
 from .settings import Settings, check_new_run, write_json_atomic
 from .templates import build_prompt
 from .tokenizer import load_tokenizer, train_bpe
@@ -76,6 +76,9 @@ def prepare_model(s: Settings, tok, run_dir: Path, resume: bool):
             shutil.rmtree(tmp, ignore_errors=True)
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tok.pad_token_id
+    if s.freeze_layers:
+        trainable = freeze_lower_layers(model, s.freeze_layers)
+        events.log(f"training {trainable / 1e6:.2f}M parameters: the embedding and layers 0-{s.freeze_layers - 1} are frozen")
     return add_labelled_loss(model)
 
 

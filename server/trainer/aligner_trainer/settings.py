@@ -50,6 +50,7 @@ class Settings:
     zero: int = 3
     launcher: str = "accelerate"
     data_sha256: dict[str, str] = field(default_factory=dict)
+    freeze_layers: int = 0  # after data_sha256: runs saved before it existed load with the default
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--model-type", choices=MODEL_TYPES, default="llama")
     g.add_argument("--base", metavar="DIR", help="fine-tune the pretrained Hugging Face model in DIR instead")
     g.add_argument("--vocab-size", type=int, help="BPE vocabulary size when training from scratch (default: preset's)")
+    g.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --base: train only the layers above the first N and keep the embedding (and a tied output layer) as it is",
+    )
     g = p.add_argument_group("optimization (defaults: the official Aligner recipe; from-scratch presets use their own lr and batch)")
     g.add_argument("--epochs", type=float, default=float(RECIPE["paper"]["epochs"]))
     g.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
@@ -107,6 +114,10 @@ def resolve(a: argparse.Namespace) -> Settings:
         raise SystemExit("aligner train: --data is required (except with --resume, which reuses the run's)")
     if a.base and a.preset:
         raise SystemExit("aligner train: --preset and --base are exclusive")
+    if a.freeze_layers and not a.base:
+        raise SystemExit("aligner train: --freeze-layers fine-tunes part of a --base model")
+    if a.freeze_layers < 0:
+        raise SystemExit("aligner train: --freeze-layers must be 0 or more")
     cuda = cuda_available()
     scratch = a.base is None
     preset = PRESETS[a.preset or "small"] if scratch else None
@@ -129,6 +140,7 @@ def resolve(a: argparse.Namespace) -> Settings:
         model_type=a.model_type,
         base=str(Path(a.base).resolve()) if a.base else None,
         vocab_size=a.vocab_size or (preset.vocab if preset else None),
+        freeze_layers=a.freeze_layers,
         template=a.template,
         max_length=max_length,
         val_fraction=a.val_fraction if a.val_fraction is not None else -1.0,  # -1: decided by row count
