@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EngineHost } from '../engine/host.js';
-import { parseJudgeList, runEvaluation, type EvalOptions, type SelectableJudge } from '../eval/index.js';
+import {
+  BOOTSTRAP_RESAMPLES,
+  parseJudgeList,
+  runEvaluation,
+  type EvalOptions,
+  type SelectableJudge,
+} from '../eval/index.js';
 import { headline } from '../eval/summary/markdown.js';
 import type { ExecutionProvider, TemplateName } from '../protocol/index.js';
 import {
@@ -132,7 +138,12 @@ export function registerEvalCommand(program: Command): void {
         'the endpoints are Aligner servers: send an empty assistant draft, as they require',
       )
       .option('--concurrency <n>', 'rows in flight at once (default 4)', positiveInt, 4)
-      .option('--bootstrap <n>', 'bootstrap resamples for the 95% intervals (default 1000)', nonNegativeInt, 1000)
+      .option(
+        '--bootstrap <n>',
+        `bootstrap resamples for the 95% intervals (default ${BOOTSTRAP_RESAMPLES})`,
+        nonNegativeInt,
+        BOOTSTRAP_RESAMPLES,
+      )
       .option('--force', 'discard earlier results in --out and start over')
       .option('--progress-json', 'print progress as JSON lines on stdout')
       .option('--template <name>', 'prompt template: correction, v1.0 or revision', templateArg)

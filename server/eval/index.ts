@@ -12,5 +12,5 @@ export type { EndpointOptions } from './endpoint/chatClient.js';
 export type { JudgeEndpointOptions } from './judges/registry.js';
 export { chrF } from './metrics/chrf.js';
 export { rougeL } from './metrics/rougeL.js';
-export { bootstrapMean } from './metrics/bootstrap.js';
+export { BOOTSTRAP_RESAMPLES, bootstrapMean } from './metrics/bootstrap.js';
 export type { Stat } from './metrics/bootstrap.js';

@@ -7,6 +7,7 @@ import { resolve, join } from 'node:path';
 import type { AlignerService } from '../engine/api.js';
 import type { GenerationOptions, TemplateName } from '../protocol/index.js';
 import { readInputs } from './data/readInputs.js';
+import { BOOTSTRAP_RESAMPLES } from './metrics/bootstrap.js';
 import type { EndpointOptions } from './endpoint/chatClient.js';
 import { UPSTREAM_CACHE_FILE, UpstreamAnswers } from './endpoint/upstreamAnswers.js';
 import { loadJudgePrompt } from './judges/llmPrompt.js';
@@ -44,7 +45,7 @@ export interface EvalOptions {
   limit?: number;
   /** Rows in flight at once (default 4). */
   concurrency?: number;
-  /** Bootstrap resamples for the 95% intervals (default 1000). */
+  /** Bootstrap resamples for the 95% intervals (default BOOTSTRAP_RESAMPLES). */
   bootstrap?: number;
   /** Bootstrap seed (default: generation.seed, else 0). */
   seed?: number;
@@ -116,7 +117,7 @@ export async function runEvaluation(
   const judgeNames = options.judges ?? defaultJudges(options.judge !== undefined);
   const judges = buildJudges(judgeNames, options.judge);
   const generation: GenerationOptions = { temperature: 0, ...options.generation };
-  const bootstrap = options.bootstrap ?? 1000;
+  const bootstrap = options.bootstrap ?? BOOTSTRAP_RESAMPLES;
   const seed = options.seed ?? generation.seed ?? 0;
   const concurrency = Math.max(1, options.concurrency ?? 4);
 

@@ -3,6 +3,9 @@
 // recomputed from the same rows is identical.
 import { Rng } from '../../util/rng.js';
 
+/** Resamples behind every interval the harness reports, unless a run asks for another count. */
+export const BOOTSTRAP_RESAMPLES = 1000;
+
 /** A mean with its bootstrap interval; null fields when there are no values. */
 export interface Stat {
   mean: number | null;
