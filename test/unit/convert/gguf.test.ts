@@ -8,9 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
-import { registerConvertCommand } from '../../../server/cli/convertCommand.js';
 import { convertModel } from '../../../server/convert/convertModel.js';
 import { convertGguf } from '../../../server/convert/gguf/convertGguf.js';
 import { dequantize, ggmlType } from '../../../server/convert/gguf/dequant.js';
@@ -28,6 +26,7 @@ import { writeTestModel, type TestModelType } from '../../../server/testmodel/wr
 import { m, quantize, QUANT_TYPES, writeGguf, type MetaValue, type QuantName } from '../../helpers/ggufWriter.js';
 import { ggufTensorName, hfToGguf, permuteRows } from '../../helpers/hfToGguf.js';
 import { FastRunner, dimsOf } from './runners.js';
+import { runConvertCli } from '../../helpers/convertCli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aligner-gguf-'));
 const python = join(import.meta.dirname, '..', '..', '..', '.venv', 'bin', 'python');
@@ -517,19 +516,7 @@ describe('GGUF llama with quantized tensors, through `aligner convert`', () => {
   };
   const typeOf = (name: string, shape: number[]): QuantName =>
     shape.length === 1 ? 'F32' : (quantOf[name] ?? quantOf[/\.(\w+_proj)\./.exec(name)?.[1] ?? ''] ?? 'F16');
-  const cli = async (args: string[]) => {
-    const program = new Command('aligner').exitOverride();
-    registerConvertCommand(program);
-    const write = process.stdout.write;
-    let printed = '';
-    process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
-    try {
-      await program.parseAsync(['convert', ...args], { from: 'user' });
-    } finally {
-      process.stdout.write = write;
-    }
-    return printed;
-  };
+  const cli = runConvertCli;
   before(async () => {
     await writeTestModel({ type: 'llama', outDir: src, seed: 11, ...SIZES });
     hfToGguf(src, gguf, { typeOf, pre: 'smollm' });

@@ -7,15 +7,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import type { onnx as P } from 'onnx-proto';
-import { registerConvertCommand } from '../../../server/cli/convertCommand.js';
 import { convertModel, type ConvertDtype } from '../../../server/convert/convertModel.js';
 import { floatArrayToHalf, halfArrayToFloat } from '../../../server/convert/halfFloat.js';
 import { onnxToHf } from '../../../server/convert/onnxToHf.js';
 import { SafetensorsFile } from '../../../server/convert/safetensors.js';
 import { onnx } from '../../../server/onnx/onnxGraph.js';
 import { writeTestModel } from '../../../server/testmodel/writeTestModel.js';
+import { runConvertCli } from '../../helpers/convertCli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aligner-onnx2hf-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -49,19 +48,7 @@ function weights(hfDir: string): Weights {
   }
 }
 
-const cli = async (args: string[]) => {
-  const program = new Command('aligner').exitOverride();
-  registerConvertCommand(program);
-  const write = process.stdout.write;
-  let printed = '';
-  process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['convert', ...args], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return printed;
-};
+const cli = runConvertCli;
 
 /** The largest |a - b| over two tensors. */
 function maxDiff(a: Float32Array, b: Float32Array): number {
