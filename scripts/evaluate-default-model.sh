@@ -4,6 +4,8 @@
 #     byte, so its results are reused, not rerun) on the held-out validation split that
 #     scripts/train-default-model.sh made (HH-RLHF harmless and AlpacaEval/Aligner-2B Q-A-C rows), and
 #     the int4 conversion on the first rows of each file (the card's choice between them);
+#   - the model it replaced (stage 1 of scripts/train-default-model.sh, as it shipped) on the same split,
+#     which model-card-numbers.mjs pairs with the shipped one row by row;
 #   - for the shipped model also the AlpacaEval rows whose reference left the answer unchanged, refusal
 #     rates on the first 100 prompts of HarmfulQA, CatQA and TruthfulQA, and the time to correct a
 #     ~300-token answer on this machine's CPU.
@@ -11,7 +13,8 @@
 # (--concurrency 8) can flip either way: a rerun moved the AlpacaEval delta by 0.02. An evaluation whose
 # summary.json is already there is kept (EVAL_FRESH=1 reruns everything).
 #   usage: scripts/evaluate-default-model.sh [DATA_DIR] [RUN_DIR]
-#   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run)
+#   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run),
+#        EVAL_GUARD_OFF=0 / EVAL_INT4=0 skip the loop-guard-off and the int4 comparisons
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
@@ -84,6 +87,11 @@ else
   evaluate "$OUT/shipped/hh" --model models/default --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
   evaluate "$OUT/shipped/alpaca" --model models/default --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
 fi
+# The model this one replaced, as it shipped (train-default-model.sh unpacked it from git history).
+if [ -f "$WORK/stage1/models/default/onnx/model.onnx" ]; then
+  evaluate "$OUT/previous/hh" --model "$WORK/stage1/models/default" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
+  evaluate "$OUT/previous/alpaca" --model "$WORK/stage1/models/default" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
+fi
 evaluate "$OUT/shipped/unchanged" --model models/default --data "$WORK/alpaca_val_unchanged.jsonl" "${EVAL[@]}"
 evaluate "$OUT/shipped/prompts" --model models/default --data "$WORK/prompts/harmfulqa.jsonl" "$WORK/prompts/catqa.jsonl" \
   --judge harmlessness "${PROMPTS[@]}"
@@ -93,6 +101,7 @@ evaluate "$OUT/shipped/truthfulqa" --model models/default --data "$WORK/prompts/
 # The loop guard (server/engine/loopGuard.ts), which models/default's aligner.json turns on: the same
 # weights with it off, on the whole split (model-card-numbers.mjs pairs these rows with the shipped ones).
 for src in hh alpaca; do
+  [ "${EVAL_GUARD_OFF:-1}" != 0 ] || break
   evaluate "$OUT/loop-guard-off/$src" --model models/default --data "$WORK/${src}_val.jsonl" "${EVAL[@]}" --loop-guard 0
 done
 

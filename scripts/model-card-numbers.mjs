@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Gathers what scripts/evaluate-default-model.sh measured (eval summaries, rows, speed) and the training
 // curve of the run into one JSON file, and prints the tables MODEL_CARD.md carries.
+// With the replaced model's evaluation of the same files in EVAL_DIR/previous/{hh,alpaca}, it also pairs the
+// two models row by row. Needs the built CLI (npm run build) for the harness's bootstrap.
 //   usage: node scripts/model-card-numbers.mjs EVAL_DIR RUN_DIR OUT_JSON
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BOOTSTRAP_RESAMPLES, bootstrapMean } from '../dist/server/eval/index.js';
 
 const [evalDir, runDir, outFile] = process.argv.slice(2);
 if (!evalDir || !runDir || !outFile) throw new Error('usage: model-card-numbers.mjs EVAL_DIR RUN_DIR OUT_JSON');
@@ -87,7 +90,10 @@ function pairRows(aDir, bDir) {
     unchangedPct: (100 * pairs.filter((p) => p[k].judges.reference.copyFaithfulnessChrf === 100).length) / pairs.length,
   });
   const changedRows = pairs.filter(([x, y]) => x.correction !== y.correction).length;
-  return { rows: pairs.length, changedRows, a: side(0), b: side(1) };
+  // a's chrF delta minus b's, row by row, with the harness's own interval (rows in a's file order)
+  const gains = pairs.map(([x, y]) => x.judges.reference.chrfDelta - y.judges.reference.chrfDelta);
+  const chrfDeltaGain = bootstrapMean(gains, { resamples: BOOTSTRAP_RESAMPLES, seed: 0 });
+  return { rows: pairs.length, changedRows, chrfDeltaGain, a: side(0), b: side(1) };
 }
 
 // int4 against int8 on the same first rows of each file (int4 ran on a subset): the format choice.
@@ -103,6 +109,20 @@ const loopGuard = {};
 for (const src of ['hh', 'alpaca']) {
   const p = pairRows(join('shipped', src), join('loop-guard-off', src));
   if (p) loopGuard[src] = { rows: p.rows, changedRows: p.changedRows, on: p.a, off: p.b };
+}
+
+// The shipped model against the one it replaced, on the same rows.
+const againstPrevious = {};
+for (const src of ['hh', 'alpaca']) {
+  const p = pairRows(join('shipped', src), join('previous', src));
+  if (p)
+    againstPrevious[src] = {
+      rows: p.rows,
+      changedRows: p.changedRows,
+      chrfDeltaGain: p.chrfDeltaGain,
+      shipped: p.a,
+      previous: p.b,
+    };
 }
 
 const unchanged = existsSync(join(evalDir, 'shipped/unchanged/summary.json')) ? overall('shipped/unchanged') : null;
@@ -148,6 +168,7 @@ const result = {
   agreement,
   int4VsInt8: paired,
   loopGuard,
+  againstPrevious,
   unchanged: unchanged && {
     rows: unchanged.evaluated,
     copyFaithfulnessChrf: unchanged.judges.reference.copyFaithfulnessChrf,
@@ -195,6 +216,18 @@ if (Object.keys(loopGuard).length) {
   for (const [src, g] of Object.entries(loopGuard)) {
     lines.push(
       `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${g.rows} | ${g.changedRows} | ${g.on.chrfDelta.toFixed(2)} / ${g.off.chrfDelta.toFixed(2)} | ${g.on.endedByEosPct.toFixed(1)} / ${g.off.endedByEosPct.toFixed(1)} | ${g.on.unchangedPct.toFixed(1)} / ${g.off.unchangedPct.toFixed(1)} |`,
+    );
+  }
+}
+if (Object.keys(againstPrevious).length) {
+  lines.push(
+    '',
+    '| shipped vs the model it replaced, greedy, same rows | rows | chrF delta, shipped / previous | paired gain [95% CI] | ended by EOS %, shipped / previous | answer kept %, shipped / previous |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const [src, g] of Object.entries(againstPrevious)) {
+    lines.push(
+      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${g.rows} | ${g.shipped.chrfDelta.toFixed(2)} / ${g.previous.chrfDelta.toFixed(2)} | ${ci(g.chrfDeltaGain, 2)} | ${g.shipped.endedByEosPct.toFixed(1)} / ${g.previous.endedByEosPct.toFixed(1)} | ${g.shipped.unchangedPct.toFixed(1)} / ${g.previous.unchangedPct.toFixed(1)} |`,
     );
   }
 }
