@@ -14,7 +14,8 @@
 # summary.json is already there is kept (EVAL_FRESH=1 reruns everything).
 #   usage: scripts/evaluate-default-model.sh [DATA_DIR] [RUN_DIR]
 #   env: EVAL_OUT (default runs/default-eval), EVAL_LIMIT (rows per file, for a quick smoke run),
-#        EVAL_GUARD_OFF=0 / EVAL_INT4=0 skip the loop-guard-off and the int4 comparisons
+#        EVAL_PREVIOUS=0 / EVAL_GUARD_OFF=0 / EVAL_INT4=0 skip the replaced model, the loop-guard-off and
+#        the int4 comparisons
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${1:-$ROOT/../shared/data}
@@ -88,7 +89,7 @@ else
   evaluate "$OUT/shipped/alpaca" --model models/default --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
 fi
 # The model this one replaced, as it shipped (train-default-model.sh unpacked it from git history).
-if [ -f "$WORK/stage1/models/default/onnx/model.onnx" ]; then
+if [ -f "$WORK/stage1/models/default/onnx/model.onnx" ] && [ "${EVAL_PREVIOUS:-1}" != 0 ]; then
   evaluate "$OUT/previous/hh" --model "$WORK/stage1/models/default" --data "$WORK/hh_val.jsonl" "${EVAL[@]}"
   evaluate "$OUT/previous/alpaca" --model "$WORK/stage1/models/default" --data "$WORK/alpaca_val.jsonl" "${EVAL[@]}"
 fi
