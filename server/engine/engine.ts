@@ -20,7 +20,7 @@ import { samplingConfig } from './sampler.js';
 import { seededRandom } from '../util/rng.js';
 import { Scheduler } from './scheduler.js';
 import type { ScoreResult, SequenceHandle, SequenceResult } from './scheduler.js';
-import { buildPrompt } from './templates.js';
+import { buildPrompt, correctionStops } from './templates.js';
 import { ChatTemplate, ChatTemplateError, findChatTemplate } from './chatTemplate.js';
 import { readFileSync } from 'node:fs';
 import { TextTokenizer } from './tokenizer.js';
@@ -201,6 +201,7 @@ export class Engine {
     const model = this.resolveModel(input.model);
     const promptIds = this.promptIds(model, input);
     const generation = { ...model.spec.generationDefaults, ...(input.generation ?? {}) };
+    if (!input.prompt) generation.stop = correctionStops(input.template ?? model.spec.template, generation.stop);
     const room = model.spec.contextLength - promptIds.length;
     if (room < 1) {
       throw new EngineError(

@@ -26,6 +26,23 @@ export function questionWithContext(question: string, context: ChatTurn[] = []):
   return [...turns, fill(c.question, { question })].join(c.separator);
 }
 
+/**
+ * What follows the answer in a template ("\n##Correction: ASSISTANT:" for `correction`). A correction that
+ * writes it has started a second prompt of its own (a fine-tuned 135M model did in 8 of 412 held-out rows,
+ * after copying the answer), so the engine stops there, as at EOS.
+ */
+export function templateTail(template: TemplateName): string {
+  const text = templateFile.templates[template];
+  if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);
+  return text.slice(text.lastIndexOf('{answer}') + '{answer}'.length);
+}
+
+/** A correction's stop strings: the request's, and its template's tail. */
+export function correctionStops(template: TemplateName, stops: readonly string[] = []): string[] {
+  const tail = templateTail(template);
+  return tail.trim() && !stops.includes(tail) ? [...stops, tail] : [...stops];
+}
+
 export function buildPrompt(template: TemplateName, question: string, answer: string, context?: ChatTurn[]): string {
   const text = templateFile.templates[template];
   if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);

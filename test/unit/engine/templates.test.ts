@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPrompt, TEMPLATE_NAMES } from '../../../server/engine/templates.js';
+import { buildPrompt, correctionStops, TEMPLATE_NAMES, templateTail } from '../../../server/engine/templates.js';
 
 test('the three Aligner templates, exactly as the released models expect them', () => {
   assert.deepEqual([...TEMPLATE_NAMES].sort(), ['correction', 'revision', 'v1.0']);
@@ -28,4 +28,14 @@ test('earlier dialogue comes before the question', () => {
     { role: 'assistant', content: 'Hello!' },
   ]);
   assert.ok(prompt.includes('##Question: Human: Hi\n\nAssistant: Hello!\n\nHuman: And now?\n##Answer: Fine.'));
+});
+
+test("a correction stops where the model writes its template's tail, after the request's own stops", () => {
+  assert.equal(templateTail('correction'), '\n##Correction: ASSISTANT:');
+  assert.equal(templateTail('revision'), ' ##Revision:  ASSISTANT:');
+  assert.equal(templateTail('v1.0'), ' ASSISTANT:');
+  for (const name of TEMPLATE_NAMES) assert.ok(buildPrompt(name, 'Q?', 'A.').endsWith('A.' + templateTail(name)));
+  assert.deepEqual(correctionStops('correction'), ['\n##Correction: ASSISTANT:']);
+  assert.deepEqual(correctionStops('correction', ['END']), ['END', '\n##Correction: ASSISTANT:']);
+  assert.deepEqual(correctionStops('correction', ['\n##Correction: ASSISTANT:']), ['\n##Correction: ASSISTANT:']);
 });
