@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineHost } from '../../../server/engine/host.js';
-import { buildPrompt } from '../../../server/engine/templates.js';
+import { buildPrompt, templateTail } from '../../../server/engine/templates.js';
 import { TextTokenizer } from '../../../server/engine/tokenizer.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -141,13 +141,24 @@ describe('SmolLM2 GGUF: parity with transformers', { skip }, () => {
     );
   });
 
+  /**
+   * transformers' greedy tokens as the engine ends them: without EOS, and up to the token that completes the
+   * template's tail, where the engine ends a correction (correctionStops) and transformers runs on.
+   */
+  const engineEnd = (generated: number[]): number[] => {
+    const ids = generated.at(-1) === eos ? generated.slice(0, -1) : generated;
+    const tail = templateTail('correction');
+    const n = ids.findIndex((_, i) => tok.decode(ids.slice(0, i + 1)).includes(tail));
+    return n === -1 ? ids : ids.slice(0, n + 1);
+  };
+
   it('greedy generation through the engine equals transformers, token for token', async () => {
     const host = new EngineHost({ threads: 2, maxBatch: 1 });
     try {
       await host.loadModel({ path: modelDir });
       for (const [i, p] of PROMPTS.entries()) {
         const r = ref.prompts[i];
-        const want = r.generated.at(-1) === eos ? r.generated.slice(0, -1) : r.generated;
+        const want = engineEnd(r.generated);
         const got = await host.correct({
           requestId: `parity-${i}`,
           ...p,
@@ -178,8 +189,7 @@ describe('SmolLM2 GGUF: parity with transformers', { skip }, () => {
     ]);
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(r.stdout);
-    const gen = ref.prompts[1].generated;
-    assert.deepEqual(json.tokenIds, gen.at(-1) === eos ? gen.slice(0, -1) : gen);
+    assert.deepEqual(json.tokenIds, engineEnd(ref.prompts[1].generated));
     assert.equal(json.usage.promptTokens, ref.prompts[1].hf.length);
   });
 });
