@@ -7,7 +7,7 @@
 // size gives the same quantized bytes for every weight training left alone. (q's rows carry the folded
 // 1/sqrt(head_dim): exact when it is a power of two, as for head_dim 64; otherwise dividing it out
 // rounds, and a few of their scales come back one float32 ulp apart, their qweight bytes the same.)
-// The trainer's aligner_trainer/from_onnx.py is the same logic in Python. Llama without biases only
+// Llama without biases only
 // (the shipped default is one): gemma and qwen2 fold norms, embedding scale and biases into the graph.
 // The graph is read whole (145 MB for the default model); external data is read tensor by tensor.
 import {
