@@ -181,6 +181,9 @@ const result = {
 writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
 
 // The card's tables.
+const SOURCE_NAMES = { hh: 'HH-RLHF harmless', alpaca: 'AlpacaEval (Aligner-2B refs)' };
+/** "a / b" of one measure of two sides of a pairing. */
+const vs = (a, b, key, digits) => `${a[key].toFixed(digits)} / ${b[key].toFixed(digits)}`;
 const lines = [];
 lines.push(
   '| weights | source | rows | chrF delta [95% CI] | closer − farther % | copy rate % | chrF to answer | ended by EOS % | refusals before → after % |',
@@ -191,7 +194,7 @@ for (const v of variants) {
     const q = quality[v][src];
     const eos = (100 * (q.rows - q.truncated)) / q.rows;
     lines.push(
-      `| ${v} | ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${q.rows} | ${ci(q.chrfDelta)} | ${ci(q.improvementPct)} | ${ci(q.copyRatePct)} | ${ci(q.copyFaithfulnessChrf)} | ${eos.toFixed(1)} | ${q.refusalBeforePct.mean?.toFixed(1)} → ${q.refusalAfterPct.mean?.toFixed(1)} |`,
+      `| ${v} | ${SOURCE_NAMES[src]} | ${q.rows} | ${ci(q.chrfDelta)} | ${ci(q.improvementPct)} | ${ci(q.copyRatePct)} | ${ci(q.copyFaithfulnessChrf)} | ${eos.toFixed(1)} | ${q.refusalBeforePct.mean?.toFixed(1)} → ${q.refusalAfterPct.mean?.toFixed(1)} |`,
     );
   }
 }
@@ -203,7 +206,7 @@ if (Object.keys(paired).length) {
   lines.push('|---|---|---|---|---|---|');
   for (const [src, p] of Object.entries(paired)) {
     lines.push(
-      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'}, first ${p.rows} | ${p.rows} | ${p.int8.chrfDelta.toFixed(2)} | ${p.int4.chrfDelta.toFixed(2)} | ${p.int8.endedByEosPct.toFixed(1)} / ${p.int4.endedByEosPct.toFixed(1)} | ${p.int8.unchangedPct.toFixed(1)} / ${p.int4.unchangedPct.toFixed(1)} |`,
+      `| ${SOURCE_NAMES[src]}, first ${p.rows} | ${p.rows} | ${p.int8.chrfDelta.toFixed(2)} | ${p.int4.chrfDelta.toFixed(2)} | ${vs(p.int8, p.int4, 'endedByEosPct', 1)} | ${vs(p.int8, p.int4, 'unchangedPct', 1)} |`,
     );
   }
 }
@@ -215,7 +218,7 @@ if (Object.keys(loopGuard).length) {
   );
   for (const [src, g] of Object.entries(loopGuard)) {
     lines.push(
-      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${g.rows} | ${g.changedRows} | ${g.on.chrfDelta.toFixed(2)} / ${g.off.chrfDelta.toFixed(2)} | ${g.on.endedByEosPct.toFixed(1)} / ${g.off.endedByEosPct.toFixed(1)} | ${g.on.unchangedPct.toFixed(1)} / ${g.off.unchangedPct.toFixed(1)} |`,
+      `| ${SOURCE_NAMES[src]} | ${g.rows} | ${g.changedRows} | ${vs(g.on, g.off, 'chrfDelta', 2)} | ${vs(g.on, g.off, 'endedByEosPct', 1)} | ${vs(g.on, g.off, 'unchangedPct', 1)} |`,
     );
   }
 }
@@ -227,7 +230,7 @@ if (Object.keys(againstPrevious).length) {
   );
   for (const [src, g] of Object.entries(againstPrevious)) {
     lines.push(
-      `| ${src === 'hh' ? 'HH-RLHF harmless' : 'AlpacaEval (Aligner-2B refs)'} | ${g.rows} | ${g.shipped.chrfDelta.toFixed(2)} / ${g.previous.chrfDelta.toFixed(2)} | ${ci(g.chrfDeltaGain, 2)} | ${g.shipped.endedByEosPct.toFixed(1)} / ${g.previous.endedByEosPct.toFixed(1)} | ${g.shipped.unchangedPct.toFixed(1)} / ${g.previous.unchangedPct.toFixed(1)} |`,
+      `| ${SOURCE_NAMES[src]} | ${g.rows} | ${vs(g.shipped, g.previous, 'chrfDelta', 2)} | ${ci(g.chrfDeltaGain, 2)} | ${vs(g.shipped, g.previous, 'endedByEosPct', 1)} | ${vs(g.shipped, g.previous, 'unchangedPct', 1)} |`,
     );
   }
 }

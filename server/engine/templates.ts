@@ -26,14 +26,19 @@ export function questionWithContext(question: string, context: ChatTurn[] = []):
   return [...turns, fill(c.question, { question })].join(c.separator);
 }
 
+function templateText(template: TemplateName): string {
+  const text = templateFile.templates[template];
+  if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);
+  return text;
+}
+
 /**
  * What follows the answer in a template ("\n##Correction: ASSISTANT:" for `correction`). A correction that
  * writes it has started a second prompt of its own (a fine-tuned 135M model did in 8 of 412 held-out rows,
  * after copying the answer), so the engine stops there, as at EOS.
  */
 export function templateTail(template: TemplateName): string {
-  const text = templateFile.templates[template];
-  if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);
+  const text = templateText(template);
   return text.slice(text.lastIndexOf('{answer}') + '{answer}'.length);
 }
 
@@ -44,7 +49,6 @@ export function correctionStops(template: TemplateName, stops: readonly string[]
 }
 
 export function buildPrompt(template: TemplateName, question: string, answer: string, context?: ChatTurn[]): string {
-  const text = templateFile.templates[template];
-  if (text === undefined) throw new Error(`unknown template "${template}"; known: ${TEMPLATE_NAMES.join(', ')}`);
+  const text = templateText(template);
   return fill(text, { question: questionWithContext(question, context), answer });
 }
