@@ -15,7 +15,15 @@ moved 114 of 145 held-out answers away from the reference. --alpaca-edit-chrf ke
 rows whose correction is an edit of the answer (the unchanged ones included), so the model learns which
 answers to keep and what a small correction looks like.
 
+Two kinds of Aligner-2B rows teach habits that only cost (stage 2's held-out edits, MODEL_CARD.md):
+  - corrections much shorter than the answer (--alpaca-min-length-ratio): mostly Aligner-2B's generation
+    cut off or a dropped closing paragraph; the model learned to drop list items, steps and conclusions,
+    the edits that moved its held-out answers furthest from the references;
+  - corrections that bring CJK or Arabic characters into a row whose question and answer have none
+    (--drop-script-artifacts): a bilingual model's slips ("。", "，", "？" in English text).
+
     usage: default-model-data.py WORK_DIR UPSTREAM_DIR [--alpaca-edit-chrf C] [--hh-identity N] [--upstream-identity N]
+                                 [--alpaca-min-length-ratio R] [--drop-script-artifacts]
     (writes WORK_DIR/mix.jsonl, WORK_DIR/val_small.jsonl; the defaults make the first 135M model's mix)
 """
 
@@ -24,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,6 +42,8 @@ HH_EDIT_CHRF = 30.0  # chosen vs rejected: above this the chosen answer reuses m
 HH_IDENTITY_ROWS = 400
 UPSTREAM_IDENTITY_ROWS = 300
 UPSTREAM_IDENTITY_MODELS = ("gpt4", "claude-2")  # answers worth keeping as they are
+# CJK symbols and punctuation, full-width forms, CJK ideographs, Arabic: foreign to these English rows.
+FOREIGN_SCRIPT = re.compile(r"[\u3000-\u303f\uff00-\uffef\u4e00-\u9fff\u0600-\u06ff]")
 VAL_SMALL_PER_SOURCE = 24  # the trainer's eval loss; the real evaluation is `aligner eval`
 
 
@@ -58,14 +69,36 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
+def script_artifact(row: dict) -> bool:
+    """Whether the correction writes CJK/Arabic characters into a row whose question and answer have none."""
+    return not FOREIGN_SCRIPT.search(row["question"] + row["answer"]) and bool(FOREIGN_SCRIPT.search(row["correction"]))
+
+
+def kept_correction(row: dict, edit_chrf: float, min_length_ratio: float, drop_artifacts: bool) -> bool:
+    """Whether an Aligner-2B row enters the mix (each filter off at 0 / False)."""
+    if edit_chrf and chrf(row["answer"], row["correction"]) < edit_chrf:
+        return False
+    if len(row["correction"]) < min_length_ratio * len(row["answer"]):
+        return False
+    return not (drop_artifacts and script_artifact(row))
+
+
 def identity(row: dict) -> dict:
     return {**row, "correction": row["answer"]}
 
 
-def main(work: Path, upstream: Path, alpaca_edit_chrf: float, hh_identity_rows: int, upstream_identity_rows: int) -> None:
+def main(
+    work: Path,
+    upstream: Path,
+    alpaca_edit_chrf: float,
+    hh_identity_rows: int,
+    upstream_identity_rows: int,
+    min_length_ratio: float = 0.0,
+    drop_artifacts: bool = False,
+) -> None:
     rng = random.Random(SEED)
     hh, alpaca_all = read(work / "hh/train.jsonl"), read(work / "alpaca/train.jsonl")
-    alpaca = [r for r in alpaca_all if not alpaca_edit_chrf or chrf(r["answer"], r["correction"]) >= alpaca_edit_chrf]
+    alpaca = [r for r in alpaca_all if kept_correction(r, alpaca_edit_chrf, min_length_ratio, drop_artifacts)]
     hh_val, alpaca_val = read(work / "hh_val.jsonl"), read(work / "alpaca_val.jsonl")
     held_out = {r["question"].strip() for r in hh_val + alpaca_val}
 
@@ -89,7 +122,8 @@ def main(work: Path, upstream: Path, alpaca_edit_chrf: float, hh_identity_rows: 
         for r in val_small:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(
-        f"mix: {len(alpaca)} of {len(alpaca_all)} AlpacaEval/Aligner-2B Q-A-C (edit chrF >= {alpaca_edit_chrf:g}), {len(hh_edits)} HH edits (chrF >= {HH_EDIT_CHRF:g}), "
+        f"mix: {len(alpaca)} of {len(alpaca_all)} AlpacaEval/Aligner-2B Q-A-C (edit chrF >= {alpaca_edit_chrf:g}, "
+        f"length ratio >= {min_length_ratio:g}, script artifacts {'dropped' if drop_artifacts else 'kept'}), {len(hh_edits)} HH edits (chrF >= {HH_EDIT_CHRF:g}), "
         f"{len(hh_identity)} HH identity, {len(upstream_identity)} upstream identity = {len(mix)} rows; "
         f"val_small {len(val_small)} rows",
         file=sys.stderr,
@@ -103,5 +137,7 @@ if __name__ == "__main__":
     p.add_argument("--alpaca-edit-chrf", type=float, default=0.0, help="keep Aligner-2B rows whose correction scores this chrF to the answer (0: all)")
     p.add_argument("--hh-identity", type=int, default=HH_IDENTITY_ROWS, help="HH-RLHF identity rows")
     p.add_argument("--upstream-identity", type=int, default=UPSTREAM_IDENTITY_ROWS, help="identity rows from strong upstream answers")
+    p.add_argument("--alpaca-min-length-ratio", type=float, default=0.0, help="drop Aligner-2B rows whose correction is shorter than this times the answer")
+    p.add_argument("--drop-script-artifacts", action="store_true", help="drop Aligner-2B rows whose correction brings in CJK/Arabic characters")
     a = p.parse_args()
-    main(a.work, a.upstream, a.alpaca_edit_chrf, a.hh_identity, a.upstream_identity)
+    main(a.work, a.upstream, a.alpaca_edit_chrf, a.hh_identity, a.upstream_identity, a.alpaca_min_length_ratio, a.drop_script_artifacts)
