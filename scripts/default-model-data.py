@@ -15,12 +15,14 @@ moved 114 of 145 held-out answers away from the reference. --alpaca-edit-chrf ke
 rows whose correction is an edit of the answer (the unchanged ones included), so the model learns which
 answers to keep and what a small correction looks like.
 
-Two kinds of Aligner-2B rows teach habits that only cost (stage 2's held-out edits, MODEL_CARD.md):
-  - corrections much shorter than the answer (--alpaca-min-length-ratio): mostly Aligner-2B's generation
-    cut off or a dropped closing paragraph; the model learned to drop list items, steps and conclusions,
-    the edits that moved its held-out answers furthest from the references;
+Two opt-in filters for Aligner-2B rows that look like habits rather than corrections:
+  - corrections much shorter than the answer (--alpaca-min-length-ratio): Aligner-2B's generation cut off
+    or a closing paragraph dropped; stage 2's held-out edits were mostly such deletions (list items,
+    steps, conclusions), the edits that moved answers furthest from the references;
   - corrections that bring CJK or Arabic characters into a row whose question and answer have none
     (--drop-script-artifacts): a bilingual model's slips ("。", "，", "？" in English text).
+Tried on top of stage 2's recipe (MODEL_CARD.md, History), they did not help: the model still deleted, as
+a copying model that skips ahead does, and scored lower. The shipped recipe leaves them off.
 
     usage: default-model-data.py WORK_DIR UPSTREAM_DIR [--alpaca-edit-chrf C] [--hh-identity N] [--upstream-identity N]
                                  [--alpaca-min-length-ratio R] [--drop-script-artifacts]
