@@ -22,13 +22,15 @@ const ci = (s, digits = 1) =>
     ? `${s.mean.toFixed(digits)} [${s.low?.toFixed(digits)}, ${s.high?.toFixed(digits)}]`
     : 'n/a';
 
-const variants = ['shipped', 'fp32'].filter((v) => existsSync(join(evalDir, v, 'hh', 'summary.json')));
+/** The sources a variant was evaluated on (a run tried on one source only has that one). */
+const evaluatedSources = (v) => ['hh', 'alpaca'].filter((src) => existsSync(join(evalDir, v, src, 'summary.json')));
+const variants = ['shipped', 'fp32'].filter((v) => evaluatedSources(v).length > 0);
 
 // Reference deltas, copy rate and refusals per source and variant.
 const quality = {};
 for (const v of variants) {
   quality[v] = {};
-  for (const src of ['hh', 'alpaca']) {
+  for (const src of evaluatedSources(v)) {
     const g = overall(join(v, src));
     quality[v][src] = {
       rows: g.evaluated,
@@ -55,7 +57,7 @@ if (variants.includes('fp32')) {
     let n = 0;
     let prefixChars = 0;
     let totalChars = 0;
-    for (const src of ['hh', 'alpaca']) {
+    for (const src of evaluatedSources(v).filter((x) => evaluatedSources('fp32').includes(x))) {
       const ref = new Map(readRows(join(evalDir, 'fp32', src, 'rows.jsonl')).map((r) => [r.id, r.correction]));
       for (const r of readRows(join(evalDir, v, src, 'rows.jsonl'))) {
         const a = ref.get(r.id);
@@ -190,7 +192,7 @@ lines.push(
 );
 lines.push('|---|---|---|---|---|---|---|---|---|');
 for (const v of variants) {
-  for (const src of ['hh', 'alpaca']) {
+  for (const src of evaluatedSources(v)) {
     const q = quality[v][src];
     const eos = (100 * (q.rows - q.truncated)) / q.rows;
     lines.push(
