@@ -22,8 +22,11 @@ const ci = (s, digits = 1) =>
     ? `${s.mean.toFixed(digits)} [${s.low?.toFixed(digits)}, ${s.high?.toFixed(digits)}]`
     : 'n/a';
 
+/** The validation split's sources (train-default-model.sh's hh_val / alpaca_val) and their names in tables. */
+const SOURCE_NAMES = { hh: 'HH-RLHF harmless', alpaca: 'AlpacaEval (Aligner-2B refs)' };
+const SOURCES = Object.keys(SOURCE_NAMES);
 /** The sources a variant was evaluated on (a run tried on one source only has that one). */
-const evaluatedSources = (v) => ['hh', 'alpaca'].filter((src) => existsSync(join(evalDir, v, src, 'summary.json')));
+const evaluatedSources = (v) => SOURCES.filter((src) => existsSync(join(evalDir, v, src, 'summary.json')));
 const variants = ['shipped', 'fp32'].filter((v) => evaluatedSources(v).length > 0);
 
 // Reference deltas, copy rate and refusals per source and variant.
@@ -100,7 +103,7 @@ function pairRows(aDir, bDir) {
 
 // int4 against int8 on the same first rows of each file (int4 ran on a subset): the format choice.
 const paired = {};
-for (const src of ['hh', 'alpaca']) {
+for (const src of SOURCES) {
   const p = pairRows(join('int4-subset', src), join('int8', src));
   if (p) paired[src] = { rows: p.rows, int4: p.a, int8: p.b };
 }
@@ -108,14 +111,14 @@ for (const src of ['hh', 'alpaca']) {
 // The loop guard: the shipped model as it ships (its aligner.json turns the guard on) and the same
 // weights with it off, on the same rows of each source.
 const loopGuard = {};
-for (const src of ['hh', 'alpaca']) {
+for (const src of SOURCES) {
   const p = pairRows(join('shipped', src), join('loop-guard-off', src));
   if (p) loopGuard[src] = { rows: p.rows, changedRows: p.changedRows, on: p.a, off: p.b };
 }
 
 // The shipped model against the one it replaced, on the same rows.
 const againstPrevious = {};
-for (const src of ['hh', 'alpaca']) {
+for (const src of SOURCES) {
   const p = pairRows(join('shipped', src), join('previous', src));
   if (p)
     againstPrevious[src] = {
@@ -183,7 +186,6 @@ const result = {
 writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
 
 // The card's tables.
-const SOURCE_NAMES = { hh: 'HH-RLHF harmless', alpaca: 'AlpacaEval (Aligner-2B refs)' };
 /** "a / b" of one measure of two sides of a pairing. */
 const vs = (a, b, key, digits) => `${a[key].toFixed(digits)} / ${b[key].toFixed(digits)}`;
 const lines = [];
